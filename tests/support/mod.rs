@@ -1,0 +1,444 @@
+//! Test support: a scripted loopback token server that records requests, a scratch
+//! directory, and helpers that run the real binary and check files in one line.
+#![allow(dead_code)]
+
+use std::collections::VecDeque;
+use std::ffi::OsStr;
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+/// One request as the server received it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The form body decoded into pairs, in order.
+    pub fn form(&self) -> Vec<(String, String)> {
+        self.body
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|pair| {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                (decode(k), decode(v))
+            })
+            .collect()
+    }
+
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.form()
+            .into_iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    }
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+                out.push(u8::from_str_radix(hex, 16).unwrap());
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// How the server answers one request.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub mode: Mode,
+}
+
+#[derive(Debug, Clone)]
+pub enum Mode {
+    /// Status, headers, body, close.
+    Normal,
+    /// Wait this long before answering at all.
+    Delay(Duration),
+    /// Send the body one byte per interval.
+    Trickle(Duration),
+    /// Announce the full Content-Length, send only this many body bytes, close.
+    Truncate(usize),
+    /// Close the connection without a word.
+    Close,
+    /// Stream this many bytes of body without a Content-Length (chunked), as fast as possible.
+    Endless(usize),
+}
+
+impl Reply {
+    pub fn json(status: u16, body: &str) -> Reply {
+        Reply {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.as_bytes().to_vec(),
+            mode: Mode::Normal,
+        }
+    }
+
+    pub fn text(status: u16, body: &str) -> Reply {
+        Reply {
+            status,
+            headers: vec![("Content-Type".into(), "text/html".into())],
+            body: body.as_bytes().to_vec(),
+            mode: Mode::Normal,
+        }
+    }
+
+    /// A Salesforce-shaped success.
+    pub fn token(access_token: &str) -> Reply {
+        Reply::json(
+            200,
+            &format!(
+                r#"{{"access_token":"{access_token}","signature":"c2ln","scope":"refresh_token api","instance_url":"https://acme.my.salesforce.com","id":"https://login.salesforce.com/id/00Dx/005x","token_type":"Bearer","issued_at":"1708058728442"}}"#
+            ),
+        )
+    }
+
+    pub fn oauth_error(status: u16, error: &str, description: &str) -> Reply {
+        Reply::json(
+            status,
+            &format!(r#"{{"error":"{error}","error_description":"{description}"}}"#),
+        )
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn mode(mut self, mode: Mode) -> Reply {
+        self.mode = mode;
+        self
+    }
+}
+
+type Handler = dyn Fn(&Recorded) -> Reply + Send + Sync;
+
+/// A loopback HTTP/1.1 token server on 127.0.0.1:0, one thread per connection.
+pub struct Server {
+    pub addr: SocketAddr,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+    connections: Arc<AtomicUsize>,
+}
+
+impl Server {
+    /// Answers with `replies` in order; once they run out, with HTTP 599 so a test
+    /// that sends more requests than it scripted fails loudly.
+    pub fn scripted(replies: Vec<Reply>) -> Server {
+        let queue = Mutex::new(VecDeque::from(replies));
+        Server::with_handler(move |_| {
+            queue
+                .lock()
+                .unwrap()
+                .pop_front()
+                .unwrap_or_else(|| Reply::text(599, "no more scripted replies"))
+        })
+    }
+
+    pub fn with_handler(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let (reqs, conns) = (requests.clone(), connections.clone());
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                conns.fetch_add(1, Ordering::SeqCst);
+                let (reqs, handler) = (reqs.clone(), handler.clone());
+                thread::spawn(move || serve(stream, &reqs, &*handler));
+            }
+        });
+        Server {
+            addr,
+            requests,
+            connections,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!(
+            "http://127.0.0.1:{}/services/oauth2/token",
+            self.addr.port()
+        )
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}
+
+fn read_request(stream: &TcpStream) -> Option<Recorded> {
+    let mut reader = BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).ok()?;
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_string();
+    let path = parts.next()?.to_string();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        let (k, v) = h.split_once(':')?;
+        headers.push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let len = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    Some(Recorded {
+        method,
+        path,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+fn serve(mut stream: TcpStream, requests: &Mutex<Vec<Recorded>>, handler: &Handler) {
+    let Some(request) = read_request(&stream) else {
+        return;
+    };
+    requests.lock().unwrap().push(request.clone());
+    let reply = handler(&request);
+    let mut head = format!("HTTP/1.1 {} X\r\nConnection: close\r\n", reply.status);
+    for (k, v) in &reply.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let _ = match reply.mode {
+        Mode::Close => return,
+        Mode::Endless(n) => {
+            head.push_str("Transfer-Encoding: chunked\r\n\r\n");
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut sent = 0;
+            let mut w = || -> std::io::Result<()> {
+                stream.write_all(head.as_bytes())?;
+                while sent < n {
+                    stream.write_all(format!("{:x}\r\n", chunk.len()).as_bytes())?;
+                    stream.write_all(&chunk)?;
+                    stream.write_all(b"\r\n")?;
+                    sent += chunk.len();
+                }
+                stream.write_all(b"0\r\n\r\n")
+            };
+            w()
+        }
+        mode => {
+            head.push_str(&format!("Content-Length: {}\r\n\r\n", reply.body.len()));
+            (|| -> std::io::Result<()> {
+                match mode {
+                    Mode::Delay(d) => {
+                        thread::sleep(d);
+                        stream.write_all(head.as_bytes())?;
+                        stream.write_all(&reply.body)
+                    }
+                    Mode::Trickle(d) => {
+                        stream.write_all(head.as_bytes())?;
+                        for b in &reply.body {
+                            stream.write_all(&[*b])?;
+                            thread::sleep(d);
+                        }
+                        Ok(())
+                    }
+                    Mode::Truncate(n) => {
+                        stream.write_all(head.as_bytes())?;
+                        stream.write_all(&reply.body[..n.min(reply.body.len())])
+                    }
+                    _ => {
+                        stream.write_all(head.as_bytes())?;
+                        stream.write_all(&reply.body)
+                    }
+                }
+            })()
+        }
+    };
+    let _ = stream.flush();
+}
+
+/// A scratch directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new() -> TempDir {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "sfrefresh-test-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    /// Writes a file with mode 0600 and returns its path.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.path(name);
+        fs::write(&p, text).unwrap();
+        fs::set_permissions(&p, fs::Permissions::from_mode(0o600)).unwrap();
+        p
+    }
+
+    /// Names in the directory, sorted: the litter check.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(&self.0)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A typical Salesforce token file, with fields sfrefresh must not touch.
+pub const TOKEN: &str = r#"{
+  "access_token": "00Dx!AQ.old-access",
+  "refresh_token": "5Aep861.refresh-r0",
+  "signature": "b2xk",
+  "scope": "refresh_token api",
+  "instance_url": "https://acme.my.salesforce.com",
+  "id": "https://login.salesforce.com/id/00Dx/005x",
+  "token_type": "Bearer",
+  "issued_at": "1700000000000"
+}
+"#;
+
+pub const CLIENT_ID: &str = "3MVG9.client-id";
+
+/// The binary with a clean environment: no inherited SF_* or proxy variables.
+pub fn sfrefresh() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sfrefresh"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+/// The usual invocation against `server` for `file`, plus `extra` arguments.
+pub fn refresh_cmd(server: &Server, file: &Path, extra: &[&str]) -> Command {
+    let mut cmd = sfrefresh();
+    cmd.args([
+        "--client-id",
+        CLIENT_ID,
+        "--token-url",
+        &server.url(),
+        "--timeout",
+        "10",
+    ]);
+    cmd.args(extra);
+    cmd.arg(file);
+    cmd
+}
+
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(cmd: &mut Command) -> Out {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
+    Out {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8(stdout).unwrap(),
+        stderr: String::from_utf8(stderr).unwrap(),
+    }
+}
+
+pub fn run_with_stdin(cmd: &mut Command, input: &str) -> Out {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().unwrap();
+    Out {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8(stdout).unwrap(),
+        stderr: String::from_utf8(stderr).unwrap(),
+    }
+}
+
+/// The file still holds exactly `before`, and its directory holds nothing else.
+pub fn assert_untouched(dir: &TempDir, file: &Path, before: &str) {
+    assert_eq!(
+        fs::read_to_string(file).unwrap(),
+        before,
+        "the token file changed"
+    );
+    let name = file.file_name().unwrap().to_string_lossy().into_owned();
+    assert_eq!(dir.names(), vec![name], "litter left in the directory");
+}
+
+pub fn contains_none(haystack: &str, needles: &[&str]) -> bool {
+    needles.iter().all(|n| !haystack.contains(n))
+}
+
+pub fn os(s: &str) -> &OsStr {
+    OsStr::new(s)
+}
