@@ -70,7 +70,7 @@ pub fn sanitize_bytes(bytes: &[u8]) -> String {
 
 /// `1.2s`, `850ms`, `12m`, `3h` for messages.
 pub fn human(d: Duration) -> String {
-    let s = d.as_secs();
+    let s = (d.as_millis() as u64 + 500) / 1000;
     if s >= 2 * 86_400 {
         format!("{}d", s / 86_400)
     } else if s >= 2 * 3600 {
@@ -125,6 +125,7 @@ mod tests {
         assert_eq!(human(Duration::from_millis(850)), "850ms");
         assert_eq!(human(Duration::from_millis(1250)), "1.2s");
         assert_eq!(human(Duration::from_secs(45)), "45s");
+        assert_eq!(human(Duration::from_millis(9_999)), "10s");
         assert_eq!(human(Duration::from_secs(720)), "12m");
         assert_eq!(human(Duration::from_secs(3 * 3600)), "3h");
         assert_eq!(human(Duration::from_secs(3 * 86_400)), "3d");

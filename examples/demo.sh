@@ -1,0 +1,49 @@
+#!/bin/sh
+# make demo: refresh a sample token file against the local example token endpoint.
+# No credentials and no network: everything happens on 127.0.0.1 in a temp directory.
+set -eu
+bin=${1:-target/release/sfrefresh}
+server=${2:-target/release/examples/token_server}
+tmp=$(mktemp -d)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT INT TERM
+
+"$server" >"$tmp/url" &
+pid=$!
+i=0
+until [ -s "$tmp/url" ]; do
+  i=$((i + 1)); [ "$i" -lt 100 ] || { echo "demo: token server did not start" >&2; exit 1; }
+  sleep 0.05
+done
+url=$(head -n 1 "$tmp/url")
+
+cat >"$tmp/token.json" <<'JSON'
+{
+  "access_token": "00Ddemo!AQ.expired-access",
+  "refresh_token": "5Aep861.demo-refresh-0",
+  "signature": "b2xk",
+  "scope": "refresh_token api",
+  "instance_url": "https://demo.my.salesforce.com",
+  "id": "https://login.salesforce.com/id/00Ddemo/005demo",
+  "token_type": "Bearer",
+  "issued_at": "1700000000000",
+  "my_note": "fields sfrefresh does not know are kept"
+}
+JSON
+chmod 600 "$tmp/token.json"
+
+echo "== token file before"
+cat "$tmp/token.json"
+echo
+echo "== sfrefresh --verbose (endpoint: $url)"
+"$bin" --client-id demo-client --token-url "$url" --verbose "$tmp/token.json"
+echo
+echo "== token file after (new access token, rotated refresh token, same order, note kept)"
+cat "$tmp/token.json"
+echo
+echo "== again with --if-older-than 1h: the token is fresh, nothing is sent"
+"$bin" --client-id demo-client --token-url "$url" --if-older-than 1h --print token "$tmp/token.json"
+echo
+echo "== the access token for a script: \$(sfrefresh --print token -q FILE)"
+echo "Authorization: Bearer $("$bin" --client-id demo-client --token-url "$url" --print token -q "$tmp/token.json")"
