@@ -29,7 +29,19 @@ OPTIONS:
                                 send the secret in the form body (default) or as
                                 HTTP Basic (client id and secret only in the header)
         --token-url URL         token endpoint                [env: SF_TOKEN_URL]
-                                [default: https://login.salesforce.com/services/oauth2/token]
+        --sandbox               use https://test.salesforce.com/services/oauth2/token
+        --login-url URL         My Domain or community base URL; /services/oauth2/token
+                                is appended                   [env: SF_LOGIN_URL]
+                                Endpoint precedence: --token-url, SF_TOKEN_URL,
+                                --sandbox, --login-url/SF_LOGIN_URL, the origin of the
+                                token file's https 'id', then
+                                https://login.salesforce.com/services/oauth2/token
+        --cacert PATH           trust exactly the PEM certificates in PATH instead of
+                                the built-in Mozilla roots    [env: SSL_CERT_FILE]
+        --proxy URL             proxy for the request (http://[user:pass@]host:port)
+        --no-proxy              ignore proxy environment variables
+        --verify-signature      check the answer's signature (HMAC-SHA256 of id +
+                                issued_at with the client secret); needs a secret
         --timeout SECONDS       deadline for the whole run, retries and waiting for
                                 another sfrefresh on the same file included [default: 30]
         --retries N             extra attempts after a transient failure [default: 2]
@@ -45,8 +57,12 @@ OPTIONS:
     -V, --version               print the version
 
 ENVIRONMENT:
-    SF_TOKEN_FILE, SF_CLIENT_ID, SF_CLIENT_SECRET, SF_TOKEN_URL as above; flags win.
-    An env var set to the empty string counts as unset.
+    SF_TOKEN_FILE, SF_CLIENT_ID, SF_CLIENT_SECRET, SF_TOKEN_URL, SF_LOGIN_URL and
+    SSL_CERT_FILE as above; flags win. An env var set to the empty string counts as unset.
+    https_proxy/HTTPS_PROXY, then all_proxy/ALL_PROXY: proxy for https endpoints
+    http_proxy/HTTP_PROXY, then all_proxy/ALL_PROXY: proxy for http (loopback) endpoints
+    no_proxy/NO_PROXY: hosts to reach directly: comma-separated names (matching the
+    host and its subdomains), IP addresses, CIDR ranges, or * for all
 
 EXIT CODES:
     0  refreshed, or skipped because --if-older-than found the token fresh
@@ -55,19 +71,17 @@ EXIT CODES:
     3  token file: missing, unreadable, not JSON, not an object, no usable
        refresh_token, cannot be saved
     4  token endpoint unreachable or its answer unusable: network, timeout,
-       5xx/429 after retries, redirect, bad 200
+       5xx/429 after retries, redirect, bad 200, TLS trust, signature mismatch
     5  the server refused the refresh (OAuth error in a 4xx answer):
        re-authorisation or configuration needed
 ";
-
-pub const DEFAULT_TOKEN_URL: &str = "https://login.salesforce.com/services/oauth2/token";
 
 /// What the run should do.
 #[derive(Debug)]
 pub enum Command {
     Help,
     Version,
-    Refresh(Args),
+    Refresh(Box<Args>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,13 +117,36 @@ pub struct Sourced<T> {
     pub source: &'static str,
 }
 
+/// Where the proxy comes from: `--proxy`, `--no-proxy`, or the environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProxySetting {
+    Flag(String),
+    Off,
+    Env(ProxyEnv),
+}
+
+/// The proxy variables as curl reads them, lower case first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProxyEnv {
+    pub https: Option<Sourced<String>>,
+    pub http: Option<Sourced<String>>,
+    pub all: Option<Sourced<String>>,
+    pub no_proxy: Option<String>,
+}
+
 #[derive(Debug)]
 pub struct Args {
     pub token: TokenSource,
     pub client_id: String,
     pub secret: SecretSource,
     pub client_auth: ClientAuth,
-    pub token_url: Sourced<String>,
+    /// `--token-url` or `SF_TOKEN_URL`; the other rungs need the token file.
+    pub token_url: Option<Sourced<String>>,
+    pub sandbox: bool,
+    pub login_url: Option<Sourced<String>>,
+    pub cacert: Option<Sourced<PathBuf>>,
+    pub proxy: ProxySetting,
+    pub verify_signature: bool,
     pub timeout: Duration,
     pub retries: u32,
     pub if_older_than: Option<Duration>,
@@ -142,6 +179,12 @@ where
     let mut secret_file = None;
     let mut client_auth = ClientAuth::Post;
     let mut token_url = None;
+    let mut sandbox = false;
+    let mut login_url = None;
+    let mut cacert = None;
+    let mut proxy_flag = None;
+    let mut no_proxy = false;
+    let mut verify_signature = false;
     let mut timeout = Duration::from_secs(30);
     let mut retries = 2;
     let mut if_older_than = None;
@@ -166,6 +209,12 @@ where
                 }
             }
             Long("token-url") => token_url = Some(parser.value()?.string()?),
+            Long("sandbox") => sandbox = true,
+            Long("login-url") => login_url = Some(parser.value()?.string()?),
+            Long("cacert") => cacert = Some(PathBuf::from(parser.value()?)),
+            Long("proxy") => proxy_flag = Some(parser.value()?.string()?),
+            Long("no-proxy") => no_proxy = true,
+            Long("verify-signature") => verify_signature = true,
             Long("timeout") => timeout = parse_seconds(&parser.value()?.string()?)?,
             Long("retries") => {
                 let v = parser.value()?.string()?;
@@ -246,24 +295,62 @@ where
             "--client-auth basic needs a client secret (--client-secret-file or SF_CLIENT_SECRET)",
         ));
     }
-    let token_url = match token_url {
-        Some(u) => Sourced {
-            value: u,
-            source: "--token-url",
-        },
-        None => match nonempty("SF_TOKEN_URL") {
-            Some(u) => Sourced {
-                value: u
-                    .into_string()
-                    .map_err(|_| usage("SF_TOKEN_URL is not valid UTF-8"))?,
-                source: "SF_TOKEN_URL",
-            },
-            None => Sourced {
-                value: DEFAULT_TOKEN_URL.to_string(),
-                source: "default",
-            },
-        },
+    let utf8 = |name: &'static str| -> Result<Option<Sourced<String>>, Error> {
+        nonempty(name)
+            .map(|v| {
+                v.into_string()
+                    .map(|value| Sourced {
+                        value,
+                        source: name,
+                    })
+                    .map_err(|_| usage(format!("{name} is not valid UTF-8")))
+            })
+            .transpose()
     };
+    let flag =
+        |value: Option<String>, source: &'static str| value.map(|value| Sourced { value, source });
+    let token_url = match flag(token_url, "--token-url") {
+        Some(u) => Some(u),
+        None => utf8("SF_TOKEN_URL")?,
+    };
+    let login_url = match flag(login_url, "--login-url") {
+        Some(u) => Some(u),
+        None => utf8("SF_LOGIN_URL")?,
+    };
+    let cacert = match cacert {
+        Some(p) => Some(Sourced {
+            value: p,
+            source: "--cacert",
+        }),
+        None => nonempty("SSL_CERT_FILE").map(|p| Sourced {
+            value: PathBuf::from(p),
+            source: "SSL_CERT_FILE",
+        }),
+    };
+    let proxy = match (proxy_flag, no_proxy) {
+        (Some(_), true) => return Err(usage("--proxy and --no-proxy cannot be used together")),
+        (Some(url), false) => ProxySetting::Flag(url),
+        (None, true) => ProxySetting::Off,
+        (None, false) => {
+            let first = |names: [&'static str; 2]| -> Result<Option<Sourced<String>>, Error> {
+                Ok(match utf8(names[0])? {
+                    Some(v) => Some(v),
+                    None => utf8(names[1])?,
+                })
+            };
+            ProxySetting::Env(ProxyEnv {
+                https: first(["https_proxy", "HTTPS_PROXY"])?,
+                http: first(["http_proxy", "HTTP_PROXY"])?,
+                all: first(["all_proxy", "ALL_PROXY"])?,
+                no_proxy: first(["no_proxy", "NO_PROXY"])?.map(|s| s.value),
+            })
+        }
+    };
+    if verify_signature && secret == SecretSource::None {
+        return Err(usage(
+            "--verify-signature needs the client secret (--client-secret-file or SF_CLIENT_SECRET)",
+        ));
+    }
     if token == TokenSource::Stdio && print == Some(Print::Token) {
         // The refreshed document (maybe with a rotated refresh token) must reach stdout,
         // or the only copy of the new refresh token would be lost.
@@ -272,19 +359,24 @@ where
         ));
     }
 
-    Ok(Command::Refresh(Args {
+    Ok(Command::Refresh(Box::new(Args {
         token,
         client_id,
         secret,
         client_auth,
         token_url,
+        sandbox,
+        login_url,
+        cacert,
+        proxy,
+        verify_signature,
         timeout,
         retries,
         if_older_than,
         print,
         quiet,
         verbose,
-    }))
+    })))
 }
 
 /// `--timeout`: positive seconds, fractions allowed (`0.5`), at most a day.
@@ -353,7 +445,7 @@ mod tests {
 
     fn args(args: &[&str], env: &[(&str, &str)]) -> Args {
         match parse_env(args, env) {
-            Ok(Command::Refresh(a)) => a,
+            Ok(Command::Refresh(a)) => *a,
             other => panic!("expected a refresh, got {other:?}"),
         }
     }
@@ -372,8 +464,11 @@ mod tests {
         assert_eq!(a.client_id, "abc");
         assert_eq!(a.secret, SecretSource::None);
         assert_eq!(a.client_auth, ClientAuth::Post);
-        assert_eq!(a.token_url.value, DEFAULT_TOKEN_URL);
-        assert_eq!(a.token_url.source, "default");
+        assert_eq!(a.token_url, None);
+        assert!(!a.sandbox && !a.verify_signature);
+        assert_eq!(a.login_url, None);
+        assert_eq!(a.cacert, None);
+        assert_eq!(a.proxy, ProxySetting::Env(ProxyEnv::default()));
         assert_eq!(a.timeout, Duration::from_secs(30));
         assert_eq!(a.retries, 2);
         assert_eq!(a.if_older_than, None);
@@ -401,7 +496,7 @@ mod tests {
         assert_eq!(a.token, TokenSource::Stdio);
         assert_eq!(a.secret, SecretSource::File("/s".into()));
         assert_eq!(a.client_auth, ClientAuth::Basic);
-        assert_eq!(a.token_url.value, "http://127.0.0.1:1/t");
+        assert_eq!(a.token_url.unwrap().value, "http://127.0.0.1:1/t");
         assert_eq!(a.timeout, Duration::from_millis(2500));
         assert_eq!(a.retries, 0);
         assert_eq!(a.if_older_than, Some(Duration::from_secs(5400)));
@@ -421,7 +516,7 @@ mod tests {
         assert_eq!(a.token, TokenSource::Path("env.json".into()));
         assert_eq!(a.client_id, "envid");
         assert_eq!(a.secret, SecretSource::Env(Secret::new("s3cret")));
-        assert_eq!(a.token_url.source, "SF_TOKEN_URL");
+        assert_eq!(a.token_url.unwrap().source, "SF_TOKEN_URL");
 
         let a = args(
             &[
@@ -438,8 +533,11 @@ mod tests {
         assert_eq!(a.token, TokenSource::Path("flag.json".into()));
         assert_eq!(a.client_id, "flagid");
         assert_eq!(a.secret, SecretSource::File("f".into()));
-        assert_eq!(a.token_url.value, "https://flag.example/t");
-        assert_eq!(a.token_url.source, "--token-url");
+        let url = a.token_url.unwrap();
+        assert_eq!(
+            (url.value.as_str(), url.source),
+            ("https://flag.example/t", "--token-url")
+        );
     }
 
     #[test]
@@ -449,7 +547,83 @@ mod tests {
             &[("SF_CLIENT_SECRET", ""), ("SF_TOKEN_URL", "")],
         );
         assert_eq!(a.secret, SecretSource::None);
-        assert_eq!(a.token_url.source, "default");
+        assert_eq!(a.token_url, None);
+    }
+
+    #[test]
+    fn tls_endpoint_and_signature_flags() {
+        let env = [
+            ("SSL_CERT_FILE", "/env/ca.pem"),
+            ("SF_LOGIN_URL", "https://env.my.salesforce.com"),
+        ];
+        let a = args(&["--client-id", "x", "--sandbox", "t"], &env);
+        assert!(a.sandbox);
+        assert_eq!(
+            a.cacert,
+            Some(Sourced {
+                value: "/env/ca.pem".into(),
+                source: "SSL_CERT_FILE"
+            })
+        );
+        assert_eq!(a.login_url.unwrap().source, "SF_LOGIN_URL");
+        let a = args(
+            &[
+                "--client-id",
+                "x",
+                "--cacert",
+                "/ca.pem",
+                "--login-url",
+                "https://f",
+                "t",
+            ],
+            &env,
+        );
+        assert_eq!(a.cacert.unwrap().source, "--cacert");
+        assert_eq!(a.login_url.unwrap().value, "https://f");
+        let a = args(
+            &["--client-id", "x", "--verify-signature", "t"],
+            &[("SF_CLIENT_SECRET", "s")],
+        );
+        assert!(a.verify_signature);
+        assert!(
+            usage_error(&["--client-id", "x", "--verify-signature", "t"], &[]).contains("secret")
+        );
+    }
+
+    #[test]
+    fn proxy_settings() {
+        let env = [
+            ("HTTPS_PROXY", "http://upper:1"),
+            ("https_proxy", "http://lower:1"),
+            ("ALL_PROXY", "http://all:1"),
+            ("HTTP_PROXY", "http://plain:1"),
+            ("NO_PROXY", "internal"),
+        ];
+        let a = args(&["--client-id", "x", "t"], &env);
+        let ProxySetting::Env(e) = a.proxy else {
+            panic!()
+        };
+        assert_eq!(
+            e.https,
+            Some(Sourced {
+                value: "http://lower:1".into(),
+                source: "https_proxy"
+            })
+        );
+        assert_eq!(e.http.unwrap().source, "HTTP_PROXY");
+        assert_eq!(e.all.unwrap().source, "ALL_PROXY");
+        assert_eq!(e.no_proxy.as_deref(), Some("internal"));
+        let a = args(&["--client-id", "x", "--proxy", "http://p:3128", "t"], &env);
+        assert_eq!(a.proxy, ProxySetting::Flag("http://p:3128".into()));
+        let a = args(&["--client-id", "x", "--no-proxy", "t"], &env);
+        assert_eq!(a.proxy, ProxySetting::Off);
+        assert!(
+            usage_error(
+                &["--client-id", "x", "--no-proxy", "--proxy", "http://p", "t"],
+                &[]
+            )
+            .contains("together")
+        );
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub enum Error {
         status: u16,
         detail: String,
     },
+    /// The signature in the answer does not match (exit 4).
+    Signature { url: String },
     /// The server refused the refresh with a 4xx (exit 5).
     Refused {
         url: String,
@@ -82,7 +84,8 @@ impl Error {
             | Error::Timeout { .. }
             | Error::Transient { .. }
             | Error::Redirect { .. }
-            | Error::BadAnswer { .. } => 4,
+            | Error::BadAnswer { .. }
+            | Error::Signature { .. } => 4,
             Error::Refused { .. } => 5,
         }
     }
@@ -105,6 +108,9 @@ impl Error {
             Error::Redirect { .. } => Some(
                 "redirects are not followed so credentials are never sent elsewhere: \
                  point --token-url at the final endpoint",
+            ),
+            Error::Signature { .. } => Some(
+                "check that the client secret belongs to this Connected App; nothing was saved",
             ),
             Error::Refused { oauth, .. } => Some(match oauth.as_ref().map(|o| o.error.as_str()) {
                 Some("invalid_grant") => {
@@ -192,6 +198,10 @@ impl fmt::Display for Error {
                 f,
                 "{url} answered HTTP {status} but {detail}; nothing was saved"
             ),
+            Error::Signature { url } => write!(
+                f,
+                "signature mismatch in the answer from {url}: the answer may have been tampered with"
+            ),
             Error::Refused {
                 url,
                 status,
@@ -255,6 +265,7 @@ mod tests {
                 status: 302,
                 location: String::new(),
             },
+            Error::Signature { url: url() },
         ];
         assert!(fours.iter().all(|e| e.exit_code() == 4));
     }

@@ -1,11 +1,13 @@
 //! sfrefresh: load a token file, POST a refresh_token grant, merge the answer, save atomically.
 
 mod cli;
+mod endpoint;
 mod error;
 mod net;
 mod oauth;
 mod report;
 mod secret;
+mod signature;
 mod token;
 mod token_file;
 
@@ -97,14 +99,14 @@ fn load_secret(source: &SecretSource) -> Result<Option<Secret>, Error> {
 /// What the run did to the document, for the status line.
 enum Done {
     Skipped { age: std::time::Duration },
-    Refreshed { rotated: bool },
+    Refreshed { rotated: bool, endpoint: String },
 }
 
 /// Everything a refresh needs once the options are checked.
 struct Job<'a> {
     args: &'a Args,
     secret: Option<Secret>,
-    agent: ureq::Agent,
+    roots: ureq::tls::RootCerts,
     policy: oauth::Policy,
     log: Log,
 }
@@ -123,25 +125,64 @@ impl Job<'_> {
         if let Some(age) = fresh(self.args, &doc) {
             return Ok((doc, Done::Skipped { age }, input.to_vec()));
         }
+        let url = endpoint::choose(self.args, &doc)?;
+        self.log.step(format_args!(
+            "token endpoint {} (from {})",
+            url.value, url.source
+        ));
+        let uri = endpoint::check(&url.value, &format!("the token URL from {}", url.source))?;
+        let route = net::route(&uri, &self.args.proxy)?;
+        match &route {
+            net::Route::Direct(why) => self.log.step(format_args!("connecting directly: {why}")),
+            net::Route::Proxy { shown, source, .. } => self.log.step(format_args!(
+                "connecting through proxy {shown} (from {source})"
+            )),
+        }
+        let agent = net::agent(self.roots.clone(), &route);
         before_send()?;
         let refresh_token = token::refresh_token(&doc).map_err(Error::Internal)?;
         let x = oauth::Exchange {
-            url: &self.args.token_url.value,
+            url: &url.value,
             refresh_token: &refresh_token,
             client_id: &self.args.client_id,
             secret: self.secret.as_ref(),
             auth: self.args.client_auth,
         };
-        let answer = oauth::refresh(&self.agent, &x, &self.policy, &self.log)?;
+        let answer = oauth::refresh(&agent, &x, &self.policy, &self.log)?;
+        if self.args.verify_signature {
+            self.verify(&answer.doc, &url.value)?;
+        }
         let merged = token::merge(&mut doc, answer.doc, now_ms());
         let text = token::to_pretty(&doc, &[input, &answer.raw]);
         Ok((
             doc,
             Done::Refreshed {
                 rotated: merged.rotated,
+                endpoint: url.value,
             },
             text,
         ))
+    }
+
+    fn verify(&self, answer: &Doc, url: &str) -> Result<(), Error> {
+        let secret = self.secret.as_ref().ok_or_else(|| {
+            Error::Internal("--verify-signature without a secret passed the option checks".into())
+        })?;
+        match signature::check(answer, secret) {
+            signature::Check::Valid => {
+                self.log.step(format_args!("signature verified"));
+                Ok(())
+            }
+            signature::Check::Absent => {
+                self.log.step(format_args!(
+                    "the answer has no id, issued_at and signature to verify"
+                ));
+                Ok(())
+            }
+            signature::Check::Mismatch => Err(Error::Signature {
+                url: url.to_string(),
+            }),
+        }
     }
 }
 
@@ -149,16 +190,13 @@ fn refresh(args: &Args) -> Result<(), Error> {
     let deadline = Instant::now() + args.timeout;
     let log = Log::new(args.verbose);
     let secret = load_secret(&args.secret)?;
-    let url = &args.token_url.value;
-    check_url(url)?;
-    log.step(format_args!(
-        "token endpoint {url} (from {})",
-        args.token_url.source
-    ));
+    let roots = net::roots(args.cacert.as_ref())?;
+    endpoint::check_options(args)?;
+    net::check_option(&args.proxy)?;
     let job = Job {
         args,
         secret,
-        agent: net::agent(),
+        roots,
         policy: oauth::Policy {
             deadline,
             timeout: args.timeout,
@@ -201,7 +239,7 @@ fn refresh(args: &Args) -> Result<(), Error> {
             let input = locked.read()?;
             let (doc, done, text) =
                 job.process(&input, |p| locked.error(p), || locked.check_writable())?;
-            if let Done::Refreshed { rotated } = done {
+            if let Done::Refreshed { rotated, .. } = done {
                 locked.replace(&text, &job.log).map_err(|e| match e {
                     Error::TokenFile { path, problem } if rotated => Error::TokenFile {
                         path,
@@ -226,7 +264,7 @@ fn refresh(args: &Args) -> Result<(), Error> {
         }
     };
     if !args.quiet {
-        eprintln!("sfrefresh: {}", status_line(&doc, &done, url));
+        eprintln!("sfrefresh: {}", status_line(&doc, &done));
     }
     Ok(())
 }
@@ -239,10 +277,11 @@ fn fresh(args: &Args, doc: &Doc) -> Option<std::time::Duration> {
     (age < limit && token::access_token(doc).is_ok()).then_some(age)
 }
 
-fn status_line(doc: &Doc, done: &Done, url: &str) -> String {
-    let org = match doc.get("instance_url").and_then(|v| v.as_str()) {
-        Some(u) => sanitize(u),
-        None => url.to_string(),
+fn status_line(doc: &Doc, done: &Done) -> String {
+    let org = match (doc.get("instance_url").and_then(|v| v.as_str()), done) {
+        (Some(u), _) => sanitize(u),
+        (None, Done::Refreshed { endpoint, .. }) => endpoint.clone(),
+        (None, Done::Skipped { .. }) => "the token file".to_string(),
     };
     match done {
         Done::Skipped { age } => {
@@ -251,7 +290,7 @@ fn status_line(doc: &Doc, done: &Done, url: &str) -> String {
                 human(*age)
             )
         }
-        Done::Refreshed { rotated } => format!(
+        Done::Refreshed { rotated, .. } => format!(
             "refreshed token for {org} ({})",
             if *rotated {
                 "refresh token rotated"
@@ -260,35 +299,4 @@ fn status_line(doc: &Doc, done: &Done, url: &str) -> String {
             }
         ),
     }
-}
-
-/// Only http(s) URLs with a host and no credentials in them.
-fn check_url(url: &str) -> Result<(), Error> {
-    let uri: ureq::http::Uri = url.parse().map_err(|_| {
-        Error::Usage(format!(
-            "the token URL '{}' is not a valid URL",
-            sanitize(url)
-        ))
-    })?;
-    match uri.scheme_str() {
-        Some("https") | Some("http") => {}
-        _ => {
-            return Err(Error::Usage(format!(
-                "the token URL '{}' must start with https://",
-                sanitize(url)
-            )));
-        }
-    }
-    let Some(authority) = uri.authority() else {
-        return Err(Error::Usage(format!(
-            "the token URL '{}' has no host",
-            sanitize(url)
-        )));
-    };
-    if authority.as_str().contains('@') {
-        return Err(Error::Usage(
-            "the token URL must not carry credentials: use --client-auth basic instead".into(),
-        ));
-    }
-    Ok(())
 }

@@ -406,11 +406,8 @@ fn parse_http_date(s: &str) -> Option<u64> {
 
 fn transport_failure(url: &str, e: ureq::Error) -> Outcome {
     let url = url.to_string();
-    if is_tls(&e) {
-        return Outcome::Fail(Error::Tls {
-            url,
-            detail: describe(&e),
-        });
+    if let Some(detail) = tls_detail(&e) {
+        return Outcome::Fail(Error::Tls { url, detail });
     }
     let retry = |detail: String| Outcome::Retry {
         error: Error::Unreachable {
@@ -441,15 +438,38 @@ fn transport_failure(url: &str, e: ureq::Error) -> Outcome {
     }
 }
 
-/// Certificate and handshake failures, however ureq wraps them.
-fn is_tls(e: &ureq::Error) -> bool {
-    match e {
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => true,
-        ureq::Error::Io(io) => io
-            .get_ref()
-            .is_some_and(|inner| inner.downcast_ref::<rustls::Error>().is_some()),
-        _ => false,
-    }
+/// Certificate and handshake failures, however ureq wraps them, in plain words.
+fn tls_detail(e: &ureq::Error) -> Option<String> {
+    let rustls_error = match e {
+        ureq::Error::Rustls(r) => r,
+        ureq::Error::Io(io) => io.get_ref()?.downcast_ref::<rustls::Error>()?,
+        ureq::Error::Tls(m) => return Some(sanitize(m)),
+        ureq::Error::Pem(p) => return Some(sanitize(&p.to_string())),
+        _ => return None,
+    };
+    use rustls::CertificateError as C;
+    let plain = match rustls_error {
+        rustls::Error::InvalidCertificate(cert) => match cert {
+            C::UnknownIssuer => "the server's certificate is not signed by a trusted CA".into(),
+            C::Expired | C::ExpiredContext { .. } => "the server's certificate has expired".into(),
+            C::NotValidYet | C::NotValidYetContext { .. } => {
+                "the server's certificate is not valid yet (check the clock)".into()
+            }
+            C::NotValidForName | C::NotValidForNameContext { .. } => {
+                format!(
+                    "the server's certificate does not match the host name ({})",
+                    sanitize(&cert.to_string())
+                )
+            }
+            C::Revoked => "the server's certificate is revoked".into(),
+            C::Other(o) if format!("{o:?}").contains("CaUsedAsEndEntity") => {
+                "the server presented a self-signed (CA) certificate that is not trusted".into()
+            }
+            other => format!("invalid certificate: {}", sanitize(&other.to_string())),
+        },
+        other => sanitize(&other.to_string()),
+    };
+    Some(plain)
 }
 
 /// A short reason for a transport error, without ureq's debug formatting.

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::ffi::OsStr;
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -148,6 +148,7 @@ type Handler = dyn Fn(&Recorded) -> Reply + Send + Sync;
 /// A loopback HTTP/1.1 token server on 127.0.0.1:0, one thread per connection.
 pub struct Server {
     pub addr: SocketAddr,
+    tls: bool,
     requests: Arc<Mutex<Vec<Recorded>>>,
     connections: Arc<AtomicUsize>,
 }
@@ -167,30 +168,67 @@ impl Server {
     }
 
     pub fn with_handler(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Server {
+        Server::start(handler, None)
+    }
+
+    /// The same server behind TLS with the named certificate from `tests/certs`
+    /// (`server`, `wronghost` or `untrusted`).
+    pub fn tls(cert: &str, replies: Vec<Reply>) -> Server {
+        let queue = Mutex::new(VecDeque::from(replies));
+        let handler = move |_: &Recorded| {
+            queue
+                .lock()
+                .unwrap()
+                .pop_front()
+                .unwrap_or_else(|| Reply::text(599, "no more scripted replies"))
+        };
+        Server::start(handler, Some(tls_config(cert)))
+    }
+
+    fn start(
+        handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(AtomicUsize::new(0));
         let handler: Arc<Handler> = Arc::new(handler);
         let (reqs, conns) = (requests.clone(), connections.clone());
+        let is_tls = tls.is_some();
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
                 conns.fetch_add(1, Ordering::SeqCst);
-                let (reqs, handler) = (reqs.clone(), handler.clone());
-                thread::spawn(move || serve(stream, &reqs, &*handler));
+                let (reqs, handler, tls) = (reqs.clone(), handler.clone(), tls.clone());
+                thread::spawn(move || match tls {
+                    None => serve(stream, &reqs, &*handler),
+                    Some(config) => {
+                        let Ok(conn) = rustls::ServerConnection::new(config) else {
+                            return;
+                        };
+                        serve(rustls::StreamOwned::new(conn, stream), &reqs, &*handler)
+                    }
+                });
             }
         });
         Server {
             addr,
+            tls: is_tls,
             requests,
             connections,
         }
     }
 
     pub fn url(&self) -> String {
+        self.url_for("127.0.0.1")
+    }
+
+    /// The token URL with another host name for this server (`localhost`, …).
+    pub fn url_for(&self, host: &str) -> String {
+        let scheme = if self.tls { "https" } else { "http" };
         format!(
-            "http://127.0.0.1:{}/services/oauth2/token",
+            "{scheme}://{host}:{}/services/oauth2/token",
             self.addr.port()
         )
     }
@@ -204,7 +242,32 @@ impl Server {
     }
 }
 
-fn read_request(stream: &TcpStream) -> Option<Recorded> {
+pub fn cert_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/certs")
+        .join(name)
+}
+
+fn tls_config(name: &str) -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_file_iter(cert_path(&format!("{name}.pem")))
+            .unwrap()
+            .map(|c| c.unwrap())
+            .collect();
+    let key = PrivateKeyDer::from_pem_file(cert_path(&format!("{name}.key"))).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    Arc::new(config)
+}
+
+fn read_request(stream: &mut impl Read) -> Option<Recorded> {
     let mut reader = BufReader::new(stream);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
@@ -237,8 +300,8 @@ fn read_request(stream: &TcpStream) -> Option<Recorded> {
     })
 }
 
-fn serve(mut stream: TcpStream, requests: &Mutex<Vec<Recorded>>, handler: &Handler) {
-    let Some(request) = read_request(&stream) else {
+fn serve(mut stream: impl Read + Write, requests: &Mutex<Vec<Recorded>>, handler: &Handler) {
+    let Some(request) = read_request(&mut stream) else {
         return;
     };
     requests.lock().unwrap().push(request.clone());
@@ -441,4 +504,104 @@ pub fn contains_none(haystack: &str, needles: &[&str]) -> bool {
 
 pub fn os(s: &str) -> &OsStr {
     OsStr::new(s)
+}
+
+/// A loopback HTTP CONNECT proxy that records each CONNECT target and its
+/// `Proxy-Authorization`, tunnels to loopback targets only, and answers 502 for any
+/// other host, so tests of public endpoints never leave the machine.
+/// CONNECT target and Proxy-Authorization of each tunnel asked for.
+type Connects = Mutex<Vec<(String, Option<String>)>>;
+
+pub struct ConnectProxy {
+    pub addr: SocketAddr,
+    seen: Arc<Connects>,
+}
+
+impl ConnectProxy {
+    pub fn start() -> ConnectProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(stream) = stream else { continue };
+                let log = log.clone();
+                thread::spawn(move || tunnel(stream, &log));
+            }
+        });
+        ConnectProxy { addr, seen }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.addr.port())
+    }
+
+    /// (CONNECT target, Proxy-Authorization) in arrival order.
+    pub fn seen(&self) -> Vec<(String, Option<String>)> {
+        self.seen.lock().unwrap().clone()
+    }
+
+    pub fn targets(&self) -> Vec<String> {
+        self.seen().into_iter().map(|(t, _)| t).collect()
+    }
+}
+
+fn tunnel(mut client: std::net::TcpStream, seen: &Connects) {
+    let mut reader = BufReader::new(client.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let mut auth = None;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).is_err() {
+            return;
+        }
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':')
+            && k.eq_ignore_ascii_case("proxy-authorization")
+        {
+            auth = Some(v.trim().to_string());
+        }
+    }
+    let mut parts = line.split_whitespace();
+    let (method, target) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or("").to_string(),
+    );
+    seen.lock().unwrap().push((target.clone(), auth));
+    let port = target
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse::<u16>().ok());
+    let loopback = target.starts_with("127.0.0.1:") || target.starts_with("localhost:");
+    let upstream = match (method, port) {
+        ("CONNECT", Some(port)) if loopback => {
+            std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+        }
+        _ => None,
+    };
+    let Some(upstream) = upstream else {
+        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+        return;
+    };
+    if client
+        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        .is_err()
+    {
+        return;
+    }
+    let (mut up_read, mut up_write) = (upstream.try_clone().unwrap(), upstream);
+    let mut client_write = client.try_clone().unwrap();
+    let pump = thread::spawn(move || {
+        let _ = std::io::copy(&mut reader, &mut up_write);
+        let _ = up_write.shutdown(std::net::Shutdown::Write);
+    });
+    let _ = std::io::copy(&mut up_read, &mut client_write);
+    let _ = client_write.shutdown(std::net::Shutdown::Both);
+    let _ = pump.join();
 }

@@ -1,0 +1,27 @@
+#!/bin/sh
+# Regenerates the test PKI in this directory (checked in, valid for 100 years):
+#   ca.pem                    test CA (trusted with --cacert in the tests)
+#   server.pem / server.key   signed by the CA for localhost, 127.0.0.1 and ::1
+#   wronghost.pem / .key      signed by the CA for other.example only
+#   untrusted.pem / .key      self-signed for localhost and 127.0.0.1
+# Test material only: these keys protect nothing.
+set -eu
+cd "$(dirname "$0")"
+days=36500
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days $days \
+  -subj "/CN=sfrefresh test CA" -keyout ca.key -out ca.pem \
+  -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+leaf() { # name san
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -subj "/CN=$1" -keyout "$1.key" -out "$1.csr"
+  printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\n' "$2" > "$1.ext"
+  openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days $days \
+    -extfile "$1.ext" -out "$1.pem"
+  rm -f "$1.csr" "$1.ext"
+}
+leaf server "DNS:localhost,IP:127.0.0.1,IP:::1"
+leaf wronghost "DNS:other.example"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days $days \
+  -subj "/CN=untrusted" -keyout untrusted.key -out untrusted.pem \
+  -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -addext "extendedKeyUsage=serverAuth"
+rm -f ca.srl ca.key
