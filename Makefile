@@ -3,7 +3,11 @@ CARGO  ?= cargo
 PREFIX ?= /usr/local
 BINDIR  = $(DESTDIR)$(PREFIX)/bin
 
-.PHONY: build test demo install clean
+STATIC_TARGET = x86_64-unknown-linux-musl
+MAX_SIZE      = 2097152
+MANDIR        = $(DESTDIR)$(PREFIX)/share/man/man1
+
+.PHONY: build test demo static empty-root-test bench install clean
 
 build:
 	$(CARGO) build --release --locked
@@ -17,9 +21,36 @@ demo: build
 	$(CARGO) build --release --locked --example token_server
 	sh examples/demo.sh target/release/sfrefresh target/release/examples/token_server
 
+# A fully static, stripped x86_64 Linux binary at dist/sfrefresh (musl + rustls/ring).
+# Needs: rustup target add x86_64-unknown-linux-musl; apt-get install musl-tools.
+static:
+	@rustup target list --installed 2>/dev/null | grep -qx $(STATIC_TARGET) || \
+		rustup target add $(STATIC_TARGET)
+	@command -v musl-gcc >/dev/null || \
+		{ echo "make static: musl-gcc is missing: apt-get install -y musl-tools" >&2; exit 1; }
+	$(CARGO) build --release --locked --target $(STATIC_TARGET)
+	mkdir -p dist
+	cp target/$(STATIC_TARGET)/release/sfrefresh dist/sfrefresh
+	@file dist/sfrefresh
+	@size=$$(stat -c %s dist/sfrefresh); \
+		echo "dist/sfrefresh: $$size bytes ($$(awk "BEGIN{printf \"%.2f\", $$size/1048576}") MiB, budget 2 MiB)"; \
+		test $$size -le $(MAX_SIZE) || { echo "make static: over the 2 MiB budget" >&2; exit 1; }
+
+# The static binary refreshes a token in a chroot holding only itself, a CA and the file.
+empty-root-test: static
+	python3 tests/empty_root.py dist/sfrefresh
+
+# Median wall time and peak RSS against nginx on loopback (installs nginx-light if missing).
+bench: static
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light
+	python3 bench/run.py --bin dist/sfrefresh
+
 install: build
 	install -d $(BINDIR)
 	install -m 0755 target/release/sfrefresh $(BINDIR)/sfrefresh
+	install -d $(MANDIR)
+	install -m 0644 sfrefresh.1 $(MANDIR)/sfrefresh.1
 
 clean:
 	$(CARGO) clean
