@@ -7,7 +7,7 @@ STATIC_TARGET = x86_64-unknown-linux-musl
 MAX_SIZE      = 2097152
 MANDIR        = $(DESTDIR)$(PREFIX)/share/man/man1
 
-.PHONY: build test demo static empty-root-test bench install clean
+.PHONY: build test demo static empty-root-test recipes-test bench install clean
 
 build:
 	$(CARGO) build --release --locked
@@ -39,6 +39,10 @@ static:
 # The static binary refreshes a token in a chroot holding only itself, a CA and the file.
 empty-root-test: static
 	python3 tests/empty_root.py dist/sfrefresh
+
+# Every recipe in examples/ops, tried against a loopback TLS token server.
+recipes-test: static
+	python3 tests/recipes.py dist/sfrefresh
 
 # Median wall time and peak RSS against nginx on loopback (installs nginx-light if missing).
 bench: static

@@ -1,0 +1,236 @@
+"""make recipes-test: every ops recipe in examples/ops, tried as far as this machine can.
+
+- crontab: the command field is run by sh, as cron would, twice (refresh, then skip).
+- sfrefresh.service / .timer: `systemd-analyze verify`, then the service's ExecStart
+  run with the unit's environment and credential directory.
+- Dockerfile: no container engine here, so its instructions are carried out by hand:
+  COPY into an empty root, ENV, USER via chroot --userspec, ENTRYPOINT + CMD.
+- cronjob.yaml: parsed, and checked to agree with the Dockerfile (args, token path,
+  user) and to forbid concurrent jobs.
+- the shell pipeline: curl sends the token that $(sfrefresh --print token) returns.
+Paths in the recipes (/usr/local/bin, /home/ops/.sf, /var/lib/sfrefresh, …) are
+mapped into a scratch directory; SF_TOKEN_URL and SSL_CERT_FILE point at the
+loopback test server, which is exactly how the recipes let an operator do it.
+"""
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from empty_root import chroot_prefix
+from tokenserver import CA, Checks, TokenServer
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OPS = os.path.join(ROOT, "examples", "ops")
+OLD = {"access_token": "00Dx!AQ.old", "refresh_token": "5Aep861.r0", "issued_at": "1"}
+
+
+def write_token(path, owner=None):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(OLD, f)
+    os.chmod(path, 0o600)
+    if owner is not None:
+        os.chown(path, owner, owner)
+
+
+def token(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def try_crontab(c, binary, server, tmp):
+    lines = [l for l in open(os.path.join(OPS, "crontab")) if l.strip() and not l.startswith("#")]
+    c.check("crontab: one entry with five schedule fields", len(lines) == 1 and len(lines[0].split()) > 5, lines)
+    command = lines[0].split(None, 5)[5].strip()
+    home = os.path.join(tmp, "cron")
+    command = command.replace("/usr/local/bin/sfrefresh", binary).replace("/home/ops/.sf", home)
+    write_token(os.path.join(home, "token.json"))
+    with open(os.path.join(home, "secret"), "w") as f:
+        f.write("cron-secret\n")
+    env = {"PATH": "/usr/bin:/bin", "SF_TOKEN_URL": server.url, "SSL_CERT_FILE": CA}
+    before = len(server.posts())
+    out = subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True)
+    c.check("crontab: command refreshes quietly", out.returncode == 0 and out.stderr == "" and
+            token(os.path.join(home, "token.json"))["access_token"] == "00Dtest!AQ.fresh", out.stderr)
+    c.check("crontab: client id and secret sent", server.posts()[-1][2].get("client_secret") == "cron-secret"
+            and server.posts()[-1][2].get("client_id") == "3MVG9.your-consumer-key", server.posts()[-1])
+    out = subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True)
+    c.check("crontab: the next run within the hour skips", out.returncode == 0
+            and len(server.posts()) == before + 1, out.stderr)
+
+
+def unit(name):
+    values = {}
+    for line in open(os.path.join(OPS, name)):
+        if "=" in line and not line.startswith("#"):
+            key, value = line.strip().split("=", 1)
+            values.setdefault(key, []).append(value)
+    return values
+
+
+def try_systemd(c, binary, server, tmp):
+    analyze = shutil.which("systemd-analyze")
+    if analyze:
+        units = os.path.join(tmp, "units")
+        os.makedirs(units)
+        for name in ("sfrefresh.service", "sfrefresh.timer"):
+            text = open(os.path.join(OPS, name)).read().replace("/usr/local/bin/sfrefresh", binary)
+            with open(os.path.join(units, name), "w") as f:
+                f.write(text)
+        # Documentation=man:sfrefresh(1) is checked with man(1): give it our page.
+        man1 = os.path.join(tmp, "man", "man1")
+        os.makedirs(man1)
+        shutil.copy(os.path.join(ROOT, "sfrefresh.1"), man1)
+        env = dict(os.environ, MANPATH=os.path.join(tmp, "man"))
+        out = subprocess.run([analyze, "verify", os.path.join(units, "sfrefresh.service"),
+                              os.path.join(units, "sfrefresh.timer")], capture_output=True, text=True, env=env)
+        # Only problems with the units themselves count; this machine has no sfrefresh
+        # user or /etc/sfrefresh, and its own unrelated units may warn.
+        ours = [l for l in out.stderr.splitlines() if "sfrefresh" in l and "/etc/sfrefresh" not in l
+                and "user" not in l.lower()]
+        c.check("systemd: systemd-analyze verify finds nothing wrong with the units", not ours, out.stderr)
+    else:
+        print("skip    systemd: systemd-analyze is not installed")
+    service = unit("sfrefresh.service")
+    timer = unit("sfrefresh.timer")
+    c.check("systemd: timer every 15 minutes, persistent",
+            timer.get("OnCalendar") == ["*:0/15"] and timer.get("Persistent") == ["true"], timer)
+    c.check("systemd: private state directory",
+            service.get("StateDirectoryMode") == ["0700"] and service.get("UMask") == ["0077"], service)
+    state = os.path.join(tmp, "var-lib-sfrefresh")
+    creds = os.path.join(tmp, "credentials")
+    os.makedirs(creds)
+    with open(os.path.join(creds, "client-secret"), "w") as f:
+        f.write("unit-secret")
+    env = {"PATH": "/usr/bin:/bin", "SF_TOKEN_URL": server.url, "SSL_CERT_FILE": CA,
+           "CREDENTIALS_DIRECTORY": creds, "SF_CLIENT_ID": "3MVG9.your-consumer-key"}
+    for assignment in service["Environment"]:
+        key, value = assignment.split("=", 1)
+        env[key] = value.replace("/var/lib/sfrefresh", state)
+    write_token(env["SF_TOKEN_FILE"])
+    argv = shlex.split(service["ExecStart"][0].replace("${CREDENTIALS_DIRECTORY}", creds))
+    argv[0] = binary
+    out = subprocess.run(argv, env=env, capture_output=True, text=True)
+    c.check("systemd: ExecStart refreshes the token in the state directory", out.returncode == 0
+            and token(env["SF_TOKEN_FILE"])["refresh_token"] == "5Aep861.rotated"
+            and server.posts()[-1][2].get("client_secret") == "unit-secret", out.stderr)
+
+
+def dockerfile():
+    steps = []
+    for line in open(os.path.join(OPS, "Dockerfile")):
+        if line.strip() and not line.startswith("#"):
+            op, rest = line.strip().split(None, 1)
+            steps.append((op, rest))
+    return steps
+
+
+def try_dockerfile(c, binary, server, tmp):
+    steps = dockerfile()
+    c.check("Dockerfile: FROM scratch", steps[0] == ("FROM", "scratch"), steps[0])
+    root = os.path.join(tmp, "image")
+    os.makedirs(root)
+    env, user, entrypoint, cmd = {}, None, [], []
+    for op, rest in steps[1:]:
+        if op == "COPY":
+            src, dst = rest.split()
+            shutil.copy(os.path.join(ROOT, src) if src != "dist/sfrefresh" else binary, root + dst)
+        elif op == "ENV":
+            key, value = rest.split("=", 1)
+            env[key] = value
+        elif op == "USER":
+            user = rest
+        elif op == "ENTRYPOINT":
+            entrypoint = json.loads(rest)
+        elif op == "CMD":
+            cmd = json.loads(rest)
+    uid = int(user.split(":")[0])
+    token_dir = os.path.dirname(root + env["SF_TOKEN_FILE"])
+    os.makedirs(token_dir)
+    os.chown(token_dir, uid, uid)
+    write_token(root + env["SF_TOKEN_FILE"], owner=uid)
+    shutil.copy(CA, os.path.join(root, "ca.pem"))  # the test CA, as `docker run -v` would add
+    run_env = dict(env, SF_CLIENT_ID="3MVG9.docker", SF_TOKEN_URL=server.url, SSL_CERT_FILE="/ca.pem")
+    if os.geteuid() != 0:
+        print("skip    Dockerfile: needs root for chroot --userspec")
+        return
+    out = subprocess.run([*chroot_prefix(root, userspec=user), *entrypoint, *cmd], env=run_env,
+                         capture_output=True, text=True)
+    saved = root + env["SF_TOKEN_FILE"]
+    c.check("Dockerfile: ENTRYPOINT + CMD as USER refresh the token on the volume",
+            out.returncode == 0 and token(saved)["access_token"] == "00Dtest!AQ.fresh", out.stderr)
+    st = os.stat(saved)
+    c.check("Dockerfile: the file stays owned by the image user, mode 0600",
+            (st.st_uid, st.st_mode & 0o777) == (uid, 0o600), (st.st_uid, oct(st.st_mode)))
+    c.check("Dockerfile: no litter on the volume", os.listdir(token_dir) == ["token.json"], os.listdir(token_dir))
+
+
+def try_cronjob(c):
+    try:
+        import yaml
+    except ImportError:
+        c.check("cronjob.yaml: PyYAML is installed (python3 -m pip install pyyaml)", False)
+        return
+    job = yaml.safe_load(open(os.path.join(OPS, "cronjob.yaml")))
+    spec = job["spec"]
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    env = {e["name"]: e for e in container["env"]}
+    steps = dict(dockerfile()[1:])
+    c.check("cronjob.yaml: a batch/v1 CronJob that forbids concurrent runs",
+            (job["apiVersion"], job["kind"], spec["concurrencyPolicy"]) == ("batch/v1", "CronJob", "Forbid"))
+    c.check("cronjob.yaml: args, token path and user match the Dockerfile",
+            container["args"] == json.loads(steps["CMD"])
+            and env["SF_TOKEN_FILE"]["value"] == steps["ENV"].split("=", 1)[1]
+            and str(pod["securityContext"]["runAsUser"]) == steps["USER"].split(":")[0])
+    mount = container["volumeMounts"][0]["mountPath"]
+    c.check("cronjob.yaml: the token's directory is the mounted volume",
+            os.path.dirname(env["SF_TOKEN_FILE"]["value"]) == mount, mount)
+    c.check("cronjob.yaml: id and secret come from a Secret",
+            all("secretKeyRef" in env[k]["valueFrom"] for k in ("SF_CLIENT_ID", "SF_CLIENT_SECRET")))
+
+
+def try_pipeline(c, binary, server, tmp):
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    match = re.search(r'^curl -H "Authorization: Bearer \$\(sfrefresh --print token -q tok\.json\)" .*$',
+                      readme, re.M)
+    if not c.check("pipeline: the README shows it", match is not None):
+        return
+    work = os.path.join(tmp, "pipeline")
+    write_token(os.path.join(work, "tok.json"))
+    bindir = os.path.join(tmp, "bin")
+    os.makedirs(bindir)
+    os.symlink(binary, os.path.join(bindir, "sfrefresh"))
+    line = match.group(0).split('" ', 1)[0] + f'" --cacert {shlex.quote(CA)} -sS {server.base}/services/data/v60.0/limits'
+    env = {"PATH": f"{bindir}:/usr/bin:/bin", "SF_CLIENT_ID": "3MVG9.pipe", "SF_TOKEN_URL": server.url,
+           "SSL_CERT_FILE": CA}
+    out = subprocess.run(["sh", "-c", line], cwd=work, env=env, capture_output=True, text=True)
+    got = [r for r in server.received if r[0] == "GET"]
+    c.check("pipeline: curl sent the fresh token", out.returncode == 0 and got
+            and got[-1][3].get("Authorization") == "Bearer 00Dtest!AQ.fresh", out.stderr + str(got))
+
+
+def main():
+    binary = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "dist/sfrefresh")
+    server, c = TokenServer(), Checks("recipes")
+    tmp = tempfile.mkdtemp(prefix="sfrefresh-recipes-")
+    os.chmod(tmp, 0o755)
+    try:
+        try_crontab(c, binary, server, tmp)
+        try_systemd(c, binary, server, tmp)
+        try_dockerfile(c, binary, server, tmp)
+        try_cronjob(c)
+        try_pipeline(c, binary, server, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        server.stop()
+    c.finish()
+
+
+if __name__ == "__main__":
+    main()
