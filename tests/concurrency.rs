@@ -80,14 +80,7 @@ fn spawn_all(n: usize, server: &Server, file: &std::path::Path, extra: &[&str]) 
         .collect();
     children
         .into_iter()
-        .map(|c| {
-            let o = c.wait_with_output().unwrap();
-            Out {
-                code: o.status.code().unwrap_or(-1),
-                stdout: String::from_utf8(o.stdout).unwrap(),
-                stderr: String::from_utf8(o.stderr).unwrap(),
-            }
-        })
+        .map(|c| c.wait_with_output().unwrap().into())
         .collect()
 }
 

@@ -19,6 +19,19 @@ fn fails(replies: Vec<Reply>, extra: &[&str]) -> (Server, Out) {
     (server, out)
 }
 
+/// Runs against a scripted server whose last reply succeeds; checks the run recovered
+/// quietly after exactly `replies.len()` requests.
+fn recovers(replies: Vec<Reply>) -> Server {
+    let expected = replies.len();
+    let server = Server::scripted(replies);
+    let dir = TempDir::new();
+    let file = dir.write("tok.json", TOKEN);
+    let out = run(&mut refresh_cmd(&server, &file, &["-q"]));
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    assert_eq!(server.requests().len(), expected);
+    server
+}
+
 // ---- usage: exit 2, nothing sent ----
 
 fn usage(args: &[&str], env: &[(&str, &str)]) -> Out {
@@ -234,17 +247,12 @@ fn connection_refused_is_retried_then_exit_4() {
 
 #[test]
 fn server_errors_are_retried_until_success() {
-    let server = Server::scripted(vec![
+    let server = recovers(vec![
         Reply::text(503, "<html>maintenance</html>"),
         Reply::text(500, ""),
         Reply::token("new"),
     ]);
-    let dir = TempDir::new();
-    let file = dir.write("tok.json", TOKEN);
-    let out = run(&mut refresh_cmd(&server, &file, &["-q"]));
-    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
     let reqs = server.requests();
-    assert_eq!(reqs.len(), 3);
     assert!(
         reqs.iter()
             .all(|r| r.field("refresh_token").as_deref() == Some("5Aep861.refresh-r0"))
@@ -267,16 +275,11 @@ fn server_errors_after_the_retries_are_exit_4_with_endpoint_and_status() {
 
 #[test]
 fn retry_after_is_honoured() {
-    let server = Server::scripted(vec![
+    let started = Instant::now();
+    recovers(vec![
         Reply::oauth_error(429, "rate_limit_exceeded", "slow down").header("Retry-After", "1"),
         Reply::token("new"),
     ]);
-    let dir = TempDir::new();
-    let file = dir.write("tok.json", TOKEN);
-    let started = Instant::now();
-    let out = run(&mut refresh_cmd(&server, &file, &["-q"]));
-    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
-    assert_eq!(server.requests().len(), 2);
     assert!(
         started.elapsed() >= Duration::from_secs(1),
         "the retry came before Retry-After"
@@ -305,7 +308,7 @@ fn retry_after_beyond_the_deadline_gives_up_at_once() {
 
 #[test]
 fn concurrent_refresh_answer_is_transient() {
-    let server = Server::scripted(vec![
+    recovers(vec![
         Reply::oauth_error(
             400,
             "invalid_grant",
@@ -313,24 +316,14 @@ fn concurrent_refresh_answer_is_transient() {
         ),
         Reply::token("new"),
     ]);
-    let dir = TempDir::new();
-    let file = dir.write("tok.json", TOKEN);
-    let out = run(&mut refresh_cmd(&server, &file, &["-q"]));
-    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
-    assert_eq!(server.requests().len(), 2);
 }
 
 #[test]
 fn a_dropped_connection_is_retried() {
-    let server = Server::scripted(vec![
+    recovers(vec![
         Reply::text(200, "").mode(Mode::Close),
         Reply::token("new"),
     ]);
-    let dir = TempDir::new();
-    let file = dir.write("tok.json", TOKEN);
-    let out = run(&mut refresh_cmd(&server, &file, &["-q"]));
-    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
-    assert_eq!(server.requests().len(), 2);
 }
 
 #[test]

@@ -451,17 +451,18 @@ pub struct Out {
     pub stderr: String,
 }
 
-pub fn run(cmd: &mut Command) -> Out {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
-    Out {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8(stdout).unwrap(),
-        stderr: String::from_utf8(stderr).unwrap(),
+impl From<Output> for Out {
+    fn from(o: Output) -> Out {
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(o.stdout).unwrap(),
+            stderr: String::from_utf8(o.stderr).unwrap(),
+        }
     }
+}
+
+pub fn run(cmd: &mut Command) -> Out {
+    cmd.output().unwrap().into()
 }
 
 pub fn run_with_stdin(cmd: &mut Command, input: &str) -> Out {
@@ -475,16 +476,7 @@ pub fn run_with_stdin(cmd: &mut Command, input: &str) -> Out {
         .unwrap()
         .write_all(input.as_bytes())
         .unwrap();
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = child.wait_with_output().unwrap();
-    Out {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8(stdout).unwrap(),
-        stderr: String::from_utf8(stderr).unwrap(),
-    }
+    child.wait_with_output().unwrap().into()
 }
 
 /// The file still holds exactly `before`, and its directory holds nothing else.
