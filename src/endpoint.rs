@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use ureq::http::Uri;
 
-use crate::cli::{Args, Sourced};
+use crate::cli::Args;
 use crate::error::Error;
 use crate::report::sanitize;
 use crate::token::Doc;
@@ -59,40 +59,36 @@ pub fn check_options(args: &Args) -> Result<(), Error> {
     Ok(())
 }
 
+/// The chosen endpoint, checked, with where it came from for `--verbose`.
+pub struct Endpoint {
+    pub url: String,
+    pub source: &'static str,
+    pub uri: Uri,
+}
+
 /// The endpoint, highest first: --token-url, SF_TOKEN_URL, --sandbox,
 /// --login-url / SF_LOGIN_URL, the origin of the file's `id`, production.
-pub fn choose(args: &Args, doc: &Doc) -> Result<Sourced<String>, Error> {
-    if let Some(u) = &args.token_url {
-        return Ok(u.clone());
-    }
-    if args.sandbox {
-        return Ok(Sourced {
-            value: SANDBOX.into(),
-            source: "--sandbox",
-        });
-    }
-    if let Some(base) = &args.login_url {
+pub fn choose(args: &Args, doc: &Doc) -> Result<Endpoint, Error> {
+    let from_id = || {
+        doc.get("id")
+            .and_then(|v| v.as_str())
+            .and_then(|id| check(id, "id").ok())
+            .map(|uri| origin(&uri) + TOKEN_PATH)
+    };
+    let (url, source) = if let Some(u) = &args.token_url {
+        (u.value.clone(), u.source)
+    } else if args.sandbox {
+        (SANDBOX.to_string(), "--sandbox")
+    } else if let Some(base) = &args.login_url {
         let uri = check(&base.value, &format!("the login URL from {}", base.source))?;
-        return Ok(Sourced {
-            value: origin(&uri) + TOKEN_PATH,
-            source: base.source,
-        });
-    }
-    let from_id = doc
-        .get("id")
-        .and_then(|v| v.as_str())
-        .and_then(|id| check(id, "id").ok())
-        .map(|uri| origin(&uri) + TOKEN_PATH);
-    Ok(match from_id {
-        Some(value) => Sourced {
-            value,
-            source: "the token file's \"id\"",
-        },
-        None => Sourced {
-            value: PRODUCTION.into(),
-            source: "default",
-        },
-    })
+        (origin(&uri) + TOKEN_PATH, base.source)
+    } else if let Some(url) = from_id() {
+        (url, "the token file's \"id\"")
+    } else {
+        (PRODUCTION.to_string(), "default")
+    };
+    let uri = check(&url, &format!("the token URL from {source}"))?;
+    Ok(Endpoint { url, source, uri })
 }
 
 /// `scheme://host[:port]` of a checked URL.
@@ -123,8 +119,8 @@ mod tests {
     }
 
     fn chosen(list: &[&str], id: &str) -> (String, &'static str) {
-        let s = choose(&args(list), &doc(id)).unwrap();
-        (s.value, s.source)
+        let e = choose(&args(list), &doc(id)).unwrap();
+        (e.url, e.source)
     }
 
     const ID: &str = "https://acme.my.salesforce.com/id/00D/005";

@@ -125,13 +125,12 @@ impl Job<'_> {
         if let Some(age) = fresh(self.args, &doc) {
             return Ok((doc, Done::Skipped { age }, input.to_vec()));
         }
-        let url = endpoint::choose(self.args, &doc)?;
+        let endpoint = endpoint::choose(self.args, &doc)?;
         self.log.step(format_args!(
             "token endpoint {} (from {})",
-            url.value, url.source
+            endpoint.url, endpoint.source
         ));
-        let uri = endpoint::check(&url.value, &format!("the token URL from {}", url.source))?;
-        let route = net::route(&uri, &self.args.proxy)?;
+        let route = net::route(&endpoint.uri, &self.args.proxy)?;
         match &route {
             net::Route::Direct(why) => self.log.step(format_args!("connecting directly: {why}")),
             net::Route::Proxy { shown, source, .. } => self.log.step(format_args!(
@@ -142,7 +141,7 @@ impl Job<'_> {
         before_send()?;
         let refresh_token = token::refresh_token(&doc).map_err(Error::Internal)?;
         let x = oauth::Exchange {
-            url: &url.value,
+            url: &endpoint.url,
             refresh_token: &refresh_token,
             client_id: &self.args.client_id,
             secret: self.secret.as_ref(),
@@ -150,7 +149,7 @@ impl Job<'_> {
         };
         let answer = oauth::refresh(&agent, &x, &self.policy, &self.log)?;
         if self.args.verify_signature {
-            self.verify(&answer.doc, &url.value)?;
+            self.verify(&answer.doc, &endpoint.url)?;
         }
         let merged = token::merge(&mut doc, answer.doc, now_ms());
         let text = token::to_pretty(&doc, &[input, &answer.raw]);
@@ -158,7 +157,7 @@ impl Job<'_> {
             doc,
             Done::Refreshed {
                 rotated: merged.rotated,
-                endpoint: url.value,
+                endpoint: endpoint.url,
             },
             text,
         ))
