@@ -11,6 +11,7 @@ import os
 import ssl
 import sys
 import threading
+import time
 import urllib.parse
 
 CERTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "certs")
@@ -34,7 +35,6 @@ class TokenServer:
                 length = int(self.headers.get("Content-Length", "0"))
                 form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
                 owner.received.append(("POST", self.path, form, dict(self.headers)))
-                import time
                 answer = dict(FRESH, issued_at=str(int(time.time() * 1000)))
                 self.reply(answer)
 
