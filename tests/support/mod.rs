@@ -145,6 +145,19 @@ impl Reply {
 
 type Handler = dyn Fn(&Recorded) -> Reply + Send + Sync;
 
+/// Answers with `replies` in order; once they run out, with HTTP 599 so a test that
+/// sends more requests than it scripted fails loudly.
+fn in_order(replies: Vec<Reply>) -> impl Fn(&Recorded) -> Reply + Send + Sync + 'static {
+    let queue = Mutex::new(VecDeque::from(replies));
+    move |_| {
+        queue
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or_else(|| Reply::text(599, "no more scripted replies"))
+    }
+}
+
 /// A loopback HTTP/1.1 token server on 127.0.0.1:0, one thread per connection.
 pub struct Server {
     pub addr: SocketAddr,
@@ -154,17 +167,9 @@ pub struct Server {
 }
 
 impl Server {
-    /// Answers with `replies` in order; once they run out, with HTTP 599 so a test
-    /// that sends more requests than it scripted fails loudly.
+    /// A plain-HTTP server answering with `replies` in order (see `in_order`).
     pub fn scripted(replies: Vec<Reply>) -> Server {
-        let queue = Mutex::new(VecDeque::from(replies));
-        Server::with_handler(move |_| {
-            queue
-                .lock()
-                .unwrap()
-                .pop_front()
-                .unwrap_or_else(|| Reply::text(599, "no more scripted replies"))
-        })
+        Server::start(in_order(replies), None)
     }
 
     pub fn with_handler(handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static) -> Server {
@@ -174,15 +179,7 @@ impl Server {
     /// The same server behind TLS with the named certificate from `tests/certs`
     /// (`server`, `wronghost` or `untrusted`).
     pub fn tls(cert: &str, replies: Vec<Reply>) -> Server {
-        let queue = Mutex::new(VecDeque::from(replies));
-        let handler = move |_: &Recorded| {
-            queue
-                .lock()
-                .unwrap()
-                .pop_front()
-                .unwrap_or_else(|| Reply::text(599, "no more scripted replies"))
-        };
-        Server::start(handler, Some(tls_config(cert)))
+        Server::start(in_order(replies), Some(tls_config(cert)))
     }
 
     fn start(
