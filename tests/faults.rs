@@ -545,3 +545,47 @@ fn secrets_never_appear_in_error_output() {
         out.stderr
     );
 }
+
+// ---- saving ----
+
+#[test]
+fn a_failed_save_leaves_the_file_whole_and_says_the_rotated_token_is_lost() {
+    // As root, permissions cannot make a save fail, but a file-size limit of 0 can:
+    // every write to a file fails with EFBIG (SIGXFSZ ignored, which survives exec).
+    let server = Server::scripted(vec![Reply::json(
+        200,
+        r#"{"access_token":"new","refresh_token":"5Aep861.rotated"}"#,
+    )]);
+    let dir = TempDir::new();
+    let file = dir.write("tok.json", TOKEN);
+    let cmd = refresh_cmd(&server, &file, &[]);
+    let argv: Vec<String> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect();
+    let mut sh = std::process::Command::new("sh");
+    sh.env_clear().args([
+        "-c",
+        &format!("trap '' XFSZ; ulimit -f 0; exec {}", argv.join(" ")),
+    ]);
+    let out = run(&mut sh);
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(&format!(
+            "sfrefresh: error: token file {}: cannot be saved: File too large",
+            file.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.ends_with(
+            "; the file was not changed; the server rotated the refresh token and the new one \
+             could not be kept, so you must authorise again\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(server.requests().len(), 1);
+    assert_untouched(&dir, &file, TOKEN);
+}
