@@ -1,6 +1,5 @@
 //! One refresh at a time per file across processes, and crash safety under SIGKILL.
 
-mod support;
 
 use std::collections::HashSet;
 use std::fs;
@@ -9,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use support::*;
+use crate::util::*;
 
 /// Salesforce with refresh token rotation: every refresh issues a new token and kills
 /// the old one; replaying an old token revokes the whole family; two requests with

@@ -1,10 +1,9 @@
 //! The help, the man page and the README name the same options, env vars and exit codes.
 
-mod support;
 
 use std::fs;
 
-use support::*;
+use crate::util::*;
 
 fn help() -> String {
     run(sfrefresh().arg("--help")).stdout

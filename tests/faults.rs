@@ -1,12 +1,11 @@
 //! Every fault named in the refresh issue: exit code, message, and a byte-identical file.
 
-mod support;
 
 use std::fs;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use support::*;
+use crate::util::*;
 
 /// Runs against a scripted server and checks the file was not touched.
 fn fails(replies: Vec<Reply>, extra: &[&str]) -> (Server, Out) {

@@ -1,11 +1,10 @@
 //! The refresh job end to end: what is sent, what is saved, what is printed.
 
-mod support;
 
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 
-use support::*;
+use crate::util::*;
 
 const REFRESHED: &str = r#"{
   "access_token": "00Dx!AQ.new-access",

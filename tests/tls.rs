@@ -1,10 +1,9 @@
 //! TLS trust, endpoint precedence, proxies and the signature check, all on loopback.
 
-mod support;
 
 use std::fs;
 
-use support::*;
+use crate::util::*;
 
 fn cacert() -> String {
     cert_path("ca.pem").to_string_lossy().into_owned()

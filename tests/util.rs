@@ -1,4 +1,4 @@
-//! Test support: a scripted loopback token server that records requests, a scratch
+//! Test fixtures: a scripted loopback token server that records requests, a scratch
 //! directory, and helpers that run the real binary and check files in one line.
 #![allow(dead_code)]
 

@@ -1,0 +1,10 @@
+//! The integration suite, one binary (as ripgrep's `tests/tests.rs`): each module spawns
+//! the real `sfrefresh` against servers it starts on loopback; `util` holds the fixtures.
+
+mod util;
+
+mod concurrency;
+mod docs;
+mod faults;
+mod refresh;
+mod tls;
