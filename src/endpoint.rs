@@ -4,17 +4,17 @@ use std::net::IpAddr;
 
 use ureq::http::Uri;
 
-use crate::cli::Args;
+use crate::cli::Sourced;
 use crate::error::Error;
 use crate::report::sanitize;
 use crate::token::Doc;
 
-pub const PRODUCTION: &str = "https://login.salesforce.com/services/oauth2/token";
-pub const SANDBOX: &str = "https://test.salesforce.com/services/oauth2/token";
+pub(crate) const PRODUCTION: &str = "https://login.salesforce.com/services/oauth2/token";
+pub(crate) const SANDBOX: &str = "https://test.salesforce.com/services/oauth2/token";
 const TOKEN_PATH: &str = "/services/oauth2/token";
 
 /// `localhost`, 127.0.0.0/8 and ::1: the only hosts plain http may go to.
-pub fn is_loopback(host: &str) -> bool {
+pub(crate) fn is_loopback(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
         || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
@@ -22,53 +22,72 @@ pub fn is_loopback(host: &str) -> bool {
 
 /// A URL a token may be sent to: https, or http to a loopback host; a host; no
 /// credentials in it. `what` names the URL's source in the message.
-pub fn check(url: &str, what: &str) -> Result<Uri, Error> {
+pub(crate) fn check(url: &str, what: &str) -> Result<Uri, Error> {
     let shown = sanitize(url);
     let uri: Uri = url
         .parse()
-        .map_err(|_| Error::Usage(format!("{what} '{shown}' is not a valid URL")))?;
+        .map_err(|_| Error::usage(format!("{what} '{shown}' is not a valid URL")))?;
     let Some(authority) = uri.authority() else {
-        return Err(Error::Usage(format!("{what} '{shown}' has no host")));
+        return Err(Error::usage(format!("{what} '{shown}' has no host")));
     };
     if authority.as_str().contains('@') {
-        return Err(Error::Usage(format!(
+        return Err(Error::usage(format!(
             "{what} must not carry credentials: use --client-auth basic instead"
         )));
     }
     match uri.scheme_str() {
         Some("https") => Ok(uri),
         Some("http") if is_loopback(authority.host()) => Ok(uri),
-        Some("http") => Err(Error::Usage(format!(
+        Some("http") => Err(Error::usage(format!(
             "{what} '{shown}' is plain http: tokens are only sent over https \
              (http is allowed for loopback hosts only)"
         ))),
-        _ => Err(Error::Usage(format!(
+        _ => Err(Error::usage(format!(
             "{what} '{shown}' must start with https://"
         ))),
     }
 }
 
-/// Checks the endpoint flags and env vars before anything else happens.
-pub fn check_options(args: &Args) -> Result<(), Error> {
-    if let Some(u) = &args.token_url {
-        check(&u.value, &format!("the token URL from {}", u.source))?;
+/// The endpoint options, each URL already checked.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct EndpointOpts {
+    /// `--token-url` or `SF_TOKEN_URL`; the other rungs need the token file.
+    pub(crate) token_url: Option<Sourced<String>>,
+    pub(crate) sandbox: bool,
+    pub(crate) login_url: Option<Sourced<String>>,
+}
+
+impl EndpointOpts {
+    /// Checks the endpoint flags and env vars before anything else happens.
+    pub(crate) fn new(
+        token_url: Option<Sourced<String>>,
+        sandbox: bool,
+        login_url: Option<Sourced<String>>,
+    ) -> Result<EndpointOpts, Error> {
+        if let Some(u) = &token_url {
+            check(&u.value, &format!("the token URL from {}", u.source))?;
+        }
+        if let Some(u) = &login_url {
+            check(&u.value, &format!("the login URL from {}", u.source))?;
+        }
+        Ok(EndpointOpts {
+            token_url,
+            sandbox,
+            login_url,
+        })
     }
-    if let Some(u) = &args.login_url {
-        check(&u.value, &format!("the login URL from {}", u.source))?;
-    }
-    Ok(())
 }
 
 /// The chosen endpoint, checked, with where it came from for `--verbose`.
-pub struct Endpoint {
-    pub url: String,
-    pub source: &'static str,
-    pub uri: Uri,
+pub(crate) struct Endpoint {
+    pub(crate) url: String,
+    pub(crate) source: &'static str,
+    pub(crate) uri: Uri,
 }
 
 /// The endpoint, highest first: --token-url, SF_TOKEN_URL, --sandbox,
 /// --login-url / SF_LOGIN_URL, the origin of the file's `id`, production.
-pub fn choose(args: &Args, doc: &Doc) -> Result<Endpoint, Error> {
+pub(crate) fn choose(args: &EndpointOpts, doc: &Doc) -> Result<Endpoint, Error> {
     let from_id = || {
         doc.get("id")
             .and_then(|v| v.as_str())
@@ -101,16 +120,16 @@ fn origin(uri: &Uri) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::{Command, parse_args};
+    use crate::cli::{Command, parse};
     use std::ffi::OsString;
 
-    fn args(list: &[&str]) -> Args {
+    fn args(list: &[&str]) -> EndpointOpts {
         let mut all = vec!["--client-id", "x"];
         all.extend_from_slice(list);
         all.push("t.json");
-        match parse_args(all, &|_| None::<OsString>) {
-            Ok(Command::Refresh(a)) => *a,
-            other => panic!("{other:?}"),
+        match parse(all, &|_| None::<OsString>) {
+            Ok(Command::Refresh(a)) => a.common.endpoints,
+            _ => panic!("expected a refresh"),
         }
     }
 

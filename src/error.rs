@@ -2,28 +2,43 @@
 
 use std::fmt;
 
+use crate::clock::human;
+
 /// Everything that can end a run early. `Display` is the line printed after
 /// `sfrefresh: error: `; `hint()` is the optional next step printed after it.
 #[derive(Debug)]
-pub enum Error {
-    /// A bug or an impossible state (exit 1).
-    Internal(String),
-    /// A bad flag, value or missing option (exit 2). Nothing was sent.
-    Usage(String),
+pub(crate) enum Error {
+    /// A bad flag, value or missing option (exit 2). Nothing was sent. `help` adds the
+    /// "run --help" hint, for messages that do not already say what to do.
+    Usage { message: String, help: bool },
     /// The token file cannot be used or saved (exit 3).
     TokenFile { path: String, problem: String },
-    /// No connection, or the connection broke (exit 4).
+    /// What was asked for on stdout could not be written (exit 3).
+    Output { problem: String },
+    /// No connection to the endpoint, or it broke before any answer (exit 4).
     Unreachable {
         url: String,
         detail: String,
         attempts: u32,
     },
+    /// The proxy itself could not be reached (exit 4).
+    ProxyUnreachable {
+        proxy: String,
+        detail: String,
+        attempts: u32,
+    },
+    /// The proxy refused the tunnel: 407 (never retried) or another status (exit 4).
+    ProxyRefused {
+        proxy: String,
+        status: u16,
+        attempts: u32,
+    },
     /// The server's certificate was not trusted (exit 4).
     Tls { url: String, detail: String },
-    /// The `--timeout` deadline passed (exit 4).
+    /// The `--timeout` deadline passed before any answer (exit 4).
     Timeout {
         url: String,
-        seconds: f64,
+        timeout: std::time::Duration,
         attempts: u32,
     },
     /// A transient HTTP failure (5xx, 429, concurrent refresh) that outlived the retries (exit 4).
@@ -39,6 +54,15 @@ pub enum Error {
         status: u16,
         location: String,
     },
+    /// A 404/405 or an HTML page: the URL is not a token endpoint (exit 4).
+    WrongEndpoint {
+        url: String,
+        status: u16,
+        detail: String,
+    },
+    /// The server started answering, but the answer could not be read (exit 4). Never
+    /// retried: a rotating server may already have consumed the refresh token.
+    Unreadable { url: String, detail: String },
     /// An answer that cannot be used: non-200 2xx, or a 200 that is not a token (exit 4).
     BadAnswer {
         url: String,
@@ -47,7 +71,7 @@ pub enum Error {
     },
     /// The signature in the answer does not match (exit 4).
     Signature { url: String },
-    /// The server refused the refresh with a 4xx (exit 5).
+    /// The server refused the grant with a 4xx (exit 5).
     Refused {
         url: String,
         status: u16,
@@ -56,11 +80,11 @@ pub enum Error {
     },
 }
 
-/// RFC 6749 §5.2 error answer, already sanitised for display.
+/// RFC 6749 §5.2 error answer, already redacted and sanitised for display.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OAuthError {
-    pub error: String,
-    pub description: Option<String>,
+pub(crate) struct OAuthError {
+    pub(crate) error: String,
+    pub(crate) description: Option<String>,
 }
 
 impl fmt::Display for OAuthError {
@@ -72,35 +96,95 @@ impl fmt::Display for OAuthError {
     }
 }
 
+impl std::error::Error for Error {}
+
 impl Error {
-    /// The exit-code table, in one place (README and `--help` repeat it).
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Error::Internal(_) => 1,
-            Error::Usage(_) => 2,
-            Error::TokenFile { .. } => 3,
-            Error::Unreachable { .. }
-            | Error::Tls { .. }
-            | Error::Timeout { .. }
-            | Error::Transient { .. }
-            | Error::Redirect { .. }
-            | Error::BadAnswer { .. }
-            | Error::Signature { .. } => 4,
-            Error::Refused { .. } => 5,
+    /// A usage error whose message says what to do.
+    pub(crate) fn usage(message: impl Into<String>) -> Error {
+        Error::Usage {
+            message: message.into(),
+            help: false,
         }
     }
 
-    pub fn token_file(path: &str, problem: impl Into<String>) -> Error {
+    /// A usage error best followed by "run --help".
+    pub(crate) fn usage_help(message: impl Into<String>) -> Error {
+        Error::Usage {
+            message: message.into(),
+            help: true,
+        }
+    }
+
+    pub(crate) fn token_file(path: &str, problem: impl Into<String>) -> Error {
         Error::TokenFile {
             path: path.to_string(),
             problem: problem.into(),
         }
     }
 
-    /// What the user should do next, when there is something better than the message itself.
-    pub fn hint(&self) -> Option<&'static str> {
+    /// The exit-code table, in one place (README, `--help` and the man page repeat it).
+    /// Exit 1 is left to what no error here describes (a panic aborts with SIGABRT).
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) => Some("run 'sfrefresh --help' for the options"),
+            Error::Usage { .. } => 2,
+            Error::TokenFile { .. } | Error::Output { .. } => 3,
+            Error::Unreachable { .. }
+            | Error::ProxyUnreachable { .. }
+            | Error::ProxyRefused { .. }
+            | Error::Tls { .. }
+            | Error::Timeout { .. }
+            | Error::Transient { .. }
+            | Error::Redirect { .. }
+            | Error::WrongEndpoint { .. }
+            | Error::Unreadable { .. }
+            | Error::BadAnswer { .. }
+            | Error::Signature { .. } => 4,
+            Error::Refused { .. } => 5,
+        }
+    }
+
+    /// The same failure after `attempts` tries, for the final message.
+    pub(crate) fn after_attempts(self, n: u32) -> Error {
+        match self {
+            Error::Unreachable { url, detail, .. } => Error::Unreachable {
+                url,
+                detail,
+                attempts: n,
+            },
+            Error::ProxyUnreachable { proxy, detail, .. } => Error::ProxyUnreachable {
+                proxy,
+                detail,
+                attempts: n,
+            },
+            Error::ProxyRefused { proxy, status, .. } => Error::ProxyRefused {
+                proxy,
+                status,
+                attempts: n,
+            },
+            Error::Timeout { url, timeout, .. } => Error::Timeout {
+                url,
+                timeout,
+                attempts: n,
+            },
+            Error::Transient {
+                url,
+                status,
+                detail,
+                ..
+            } => Error::Transient {
+                url,
+                status,
+                detail,
+                attempts: n,
+            },
+            other => other,
+        }
+    }
+
+    /// What the user should do next, when there is something better than the message itself.
+    pub(crate) fn hint(&self) -> Option<&'static str> {
+        match self {
+            Error::Usage { help: true, .. } => Some("run 'sfrefresh --help' for the options"),
             Error::Tls { .. } => Some(
                 "this is a TLS trust problem: if a proxy or private CA signs the certificate, \
                  pass its PEM file with --cacert (or SSL_CERT_FILE)",
@@ -109,35 +193,83 @@ impl Error {
                 "redirects are not followed so credentials are never sent elsewhere: \
                  point --token-url at the final endpoint",
             ),
-            Error::Signature { .. } => Some(
-                "check that the client secret belongs to this Connected App; nothing was saved",
+            Error::WrongEndpoint { .. } => Some(
+                "this URL is not an OAuth token endpoint: check --token-url, --login-url \
+                 (or SF_TOKEN_URL / SF_LOGIN_URL) and the token file's \"id\"",
             ),
-            Error::Refused { oauth, .. } => Some(match oauth.as_ref().map(|o| o.error.as_str()) {
-                Some("invalid_grant") => {
-                    "the refresh token is expired or revoked (or the user is blocked): \
-                     authorise again to get a new token file"
-                }
-                Some("invalid_client_id") => {
-                    "check --client-id / SF_CLIENT_ID: it must be the Connected App's consumer key"
-                }
-                Some("invalid_client") | Some("unauthorized_client") => {
-                    "check the client secret (--client-secret-file / SF_CLIENT_SECRET) \
-                     and --client-auth"
-                }
-                Some("unsupported_grant_type") => {
-                    "the Connected App must allow the refresh_token grant \
-                     (OAuth scope refresh_token, offline_access)"
-                }
-                Some("inactive_user") | Some("inactive_org") => {
-                    "the user or the org is disabled: ask the Salesforce administrator"
-                }
-                Some("rate_limit_exceeded") => "too many logins: wait before trying again",
-                _ => {
-                    "the server refused the refresh: check the endpoint, the client id and secret, \
-                      and the token file"
-                }
-            }),
+            Error::Unreadable { .. } => Some(
+                "do not simply run it again if the server rotates refresh tokens: first check \
+                 whether the token file still works (a replayed token can revoke the whole family)",
+            ),
+            Error::ProxyRefused { status: 407, .. } => Some(
+                "check the proxy user and password (http://user:password@host:port; \
+                 percent-encode special characters); it was not retried so a wrong password \
+                 cannot lock the account",
+            ),
+            Error::ProxyUnreachable { .. } => {
+                Some("check the proxy address, or bypass it with --no-proxy or NO_PROXY")
+            }
+            Error::Signature { .. } => Some(
+                "check that the client secret belongs to this Connected App or External \
+                 Client App; nothing was saved",
+            ),
+            Error::Refused { oauth, .. } => Some(refusal_hint(oauth.as_ref())),
             _ => None,
+        }
+    }
+}
+
+/// Each Salesforce refusal needs a different fix; unknown ones get a neutral hint.
+fn refusal_hint(oauth: Option<&OAuthError>) -> &'static str {
+    let Some(o) = oauth else {
+        return "the server refused the request: check the endpoint, the client id and \
+                secret, and the token file";
+    };
+    let description = o.description.as_deref().unwrap_or("").to_ascii_lowercase();
+    match o.error.as_str() {
+        "invalid_grant" if description.contains("expired access/refresh token") => {
+            "the refresh token is expired or revoked (or the user is blocked): \
+             authorise again to get a new token file"
+        }
+        "invalid_grant" if description.contains("ip restricted") => {
+            "the org refuses this box's address: relax the IP restrictions in the app's \
+             OAuth policies, or add the box's egress IP to the org's trusted ranges"
+        }
+        "invalid_grant" if description.contains("login hours") => {
+            "the user's profile does not allow logins at this hour: ask the Salesforce \
+             administrator"
+        }
+        "invalid_grant" if description.contains("inactive user") => {
+            "the Salesforce user is frozen or deactivated: ask the Salesforce administrator"
+        }
+        "invalid_grant" if description.contains("hasn't approved this consumer") => {
+            "the user has not approved this app: pre-authorise the user in the app's policies \
+             (admin approved users) or approve it once with an interactive login"
+        }
+        "invalid_grant" if description.contains("authentication failure") => {
+            "Salesforce refused to authenticate this user: authorise again, and check the \
+             user's login history for the reason"
+        }
+        "invalid_grant" => {
+            "the server did not accept the grant: if it keeps happening, authorise again"
+        }
+        "invalid_client_id" => {
+            "check --client-id / SF_CLIENT_ID: it must be the app's consumer key"
+        }
+        "invalid_client" | "unauthorized_client" => {
+            "check the client secret (--client-secret-file / SF_CLIENT_SECRET) and --client-auth"
+        }
+        "unsupported_grant_type" => {
+            "the Connected App or External Client App must allow the refresh_token grant \
+             (OAuth scopes refresh_token, offline_access)"
+        }
+        "inactive_user" | "inactive_org" => {
+            "the user or the org is disabled: ask the Salesforce administrator"
+        }
+        "rate_limit_exceeded" => "too many logins: wait before trying again",
+        _ => {
+            "the server refused the request: check the endpoint, the client id and secret, \
+             and the token file"
         }
     }
 }
@@ -153,24 +285,46 @@ fn after(attempts: u32) -> String {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Internal(m) => write!(f, "internal error: {m}"),
-            Error::Usage(m) => f.write_str(m),
+            Error::Usage { message, .. } => f.write_str(message),
             Error::TokenFile { path, problem } => write!(f, "token file {path}: {problem}"),
+            Error::Output { problem } => f.write_str(problem),
             Error::Unreachable {
                 url,
                 detail,
                 attempts,
             } => write!(f, "cannot reach {url}: {detail}{}", after(*attempts)),
+            Error::ProxyUnreachable {
+                proxy,
+                detail,
+                attempts,
+            } => write!(
+                f,
+                "cannot reach the proxy {proxy}: {detail}{}",
+                after(*attempts)
+            ),
+            Error::ProxyRefused {
+                proxy, status: 407, ..
+            } => write!(f, "proxy authentication failed at {proxy} (HTTP 407)"),
+            Error::ProxyRefused {
+                proxy,
+                status,
+                attempts,
+            } => write!(
+                f,
+                "the proxy {proxy} refused the connection (HTTP {status}){}",
+                after(*attempts)
+            ),
             Error::Tls { url, detail } => {
                 write!(f, "TLS failure talking to {url}: {detail}")
             }
             Error::Timeout {
                 url,
-                seconds,
+                timeout,
                 attempts,
             } => write!(
                 f,
-                "no complete answer from {url} within the {seconds}s --timeout{}",
+                "no complete answer from {url} within the {} --timeout{}",
+                human(*timeout),
                 after(*attempts)
             ),
             Error::Transient {
@@ -190,6 +344,26 @@ impl fmt::Display for Error {
                 status,
                 location,
             } => write!(f, "{url} answered HTTP {status}, a redirect to {location}"),
+            Error::WrongEndpoint {
+                url,
+                status,
+                detail,
+            } => {
+                write!(
+                    f,
+                    "{url} is not a token endpoint: it answered HTTP {status}"
+                )?;
+                if !detail.is_empty() {
+                    write!(f, ": {detail}")?;
+                }
+                Ok(())
+            }
+            Error::Unreadable { url, detail } => write!(
+                f,
+                "{url} answered, but the answer could not be read ({detail}); nothing was \
+                 saved, and a server that rotates refresh tokens may already have consumed \
+                 the refresh token"
+            ),
             Error::BadAnswer {
                 url,
                 status,
@@ -222,18 +396,23 @@ impl fmt::Display for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
-    #[test]
-    fn oauth_error_reads_like_rfc_6749() {
-        let e = Error::Refused {
+    fn refused(description: &str) -> Error {
+        Error::Refused {
             url: "https://login.salesforce.com/services/oauth2/token".into(),
             status: 400,
             oauth: Some(OAuthError {
                 error: "invalid_grant".into(),
-                description: Some("expired access/refresh token".into()),
+                description: Some(description.into()),
             }),
             body: String::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn oauth_error_reads_like_rfc_6749() {
+        let e = refused("expired access/refresh token");
         assert_eq!(
             e.to_string(),
             "https://login.salesforce.com/services/oauth2/token refused the refresh (HTTP 400): \
@@ -244,10 +423,31 @@ mod tests {
     }
 
     #[test]
+    fn each_invalid_grant_description_has_its_own_hint() {
+        let hints: Vec<&str> = [
+            "expired access/refresh token",
+            "IP restricted or invalid login hours",
+            "invalid login hours",
+            "inactive user",
+            "user hasn't approved this consumer",
+            "authentication failure",
+            "something new",
+        ]
+        .iter()
+        .map(|d| refused(d).hint().unwrap())
+        .collect();
+        let mut unique = hints.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), hints.len(), "{hints:#?}");
+        assert!(hints[1].contains("IP"));
+        assert!(hints[6].contains("did not accept"));
+    }
+
+    #[test]
     fn exit_codes_follow_the_table() {
         let url = || "u".to_string();
-        assert_eq!(Error::Internal(String::new()).exit_code(), 1);
-        assert_eq!(Error::Usage(String::new()).exit_code(), 2);
+        assert_eq!(Error::usage("x").exit_code(), 2);
         assert_eq!(Error::token_file("f", "x").exit_code(), 3);
         let fours = [
             Error::Unreachable {
@@ -257,13 +457,17 @@ mod tests {
             },
             Error::Timeout {
                 url: url(),
-                seconds: 1.0,
+                timeout: Duration::from_secs(1),
                 attempts: 1,
             },
             Error::Redirect {
                 url: url(),
                 status: 302,
                 location: String::new(),
+            },
+            Error::Unreadable {
+                url: url(),
+                detail: String::new(),
             },
             Error::Signature { url: url() },
         ];
@@ -280,5 +484,27 @@ mod tests {
         };
         assert_eq!(e(1).to_string(), "u answered HTTP 503");
         assert_eq!(e(3).to_string(), "u answered HTTP 503 (after 3 attempts)");
+        assert_eq!(
+            e(1).after_attempts(2).to_string(),
+            "u answered HTTP 503 (after 2 attempts)"
+        );
+    }
+
+    #[test]
+    fn no_status_is_invented() {
+        let e = Error::Unreadable {
+            url: "u".into(),
+            detail: "its headers are malformed".into(),
+        };
+        assert!(!e.to_string().contains("HTTP 0"), "{e}");
+        let e = Error::ProxyRefused {
+            proxy: "http://***@p:1".into(),
+            status: 407,
+            attempts: 1,
+        };
+        assert_eq!(
+            e.to_string(),
+            "proxy authentication failed at http://***@p:1 (HTTP 407)"
+        );
     }
 }

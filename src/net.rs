@@ -1,309 +1,322 @@
-//! The HTTP agent: TLS trust (built-in Mozilla roots or --cacert), the proxy route,
-//! no redirects, every status returned to us.
+//! The HTTP agent: TLS trust (built-in Mozilla roots or --cacert), our own CONNECT tunnel
+//! through a proxy, and a watch on the connection that tells whether the server has
+//! started answering, which decides whether a failed attempt may be sent again.
 
-use std::net::IpAddr;
-use std::path::PathBuf;
+use std::fmt;
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use ureq::Agent;
 use ureq::http::Uri;
-use ureq::tls::{PemItem, RootCerts, TlsConfig};
-use ureq::{Agent, Proxy};
+use ureq::tls::{RootCerts, TlsConfig};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{
+    Buffers, ConnectionDetails, Connector, NextTimeout, RustlsConnector, TcpConnector, Transport,
+    TransportAdapter,
+};
 
-use crate::cli::{ProxySetting, Sourced};
-use crate::error::Error;
+use crate::proxy::{ProxyUrl, Route};
 
-/// The roots to trust: exactly the certificates in `--cacert` / `SSL_CERT_FILE` (as
-/// curl's `--cacert` does), or the Mozilla set compiled into the binary, which needs
-/// no `/etc/ssl` and so works in a scratch container.
-pub fn roots(cacert: Option<&Sourced<PathBuf>>) -> Result<RootCerts, Error> {
-    let Some(ca) = cacert else {
-        return Ok(RootCerts::WebPki);
-    };
-    let shown = format!("{} (from {})", ca.value.display(), ca.source);
-    let pem = std::fs::read(&ca.value)
-        .map_err(|e| Error::Usage(format!("cannot read the CA file {shown}: {e}")))?;
-    let mut certs = Vec::new();
-    for item in ureq::tls::parse_pem(&pem) {
-        match item {
-            Ok(PemItem::Certificate(c)) => certs.push(c),
-            Ok(_) => {}
-            Err(_) => {
-                return Err(Error::Usage(format!(
-                    "the CA file {shown} is not a valid PEM file"
-                )));
-            }
-        }
-    }
-    if certs.is_empty() {
-        return Err(Error::Usage(format!(
-            "the CA file {shown} holds no PEM certificates"
-        )));
-    }
-    Ok(RootCerts::new_with_certs(&certs))
+/// An agent for one route, and the flag its connections raise when the first byte of
+/// an answer arrives.
+pub(crate) struct Http {
+    pub(crate) agent: Agent,
+    answered: Arc<AtomicBool>,
 }
 
-/// How the request reaches the endpoint.
-pub enum Route {
-    Direct(&'static str),
-    Proxy {
-        proxy: Proxy,
-        shown: String,
-        source: &'static str,
-    },
-}
-
-/// The proxy for `uri` as curl users expect: `--proxy` / `--no-proxy` first; then for
-/// https `https_proxy`, `HTTPS_PROXY`, `all_proxy`, `ALL_PROXY`, for http the
-/// `http_proxy` family, unless `NO_PROXY` matches the host.
-pub fn route(uri: &Uri, setting: &ProxySetting) -> Result<Route, Error> {
-    let env = match setting {
-        ProxySetting::Off => return Ok(Route::Direct("--no-proxy")),
-        ProxySetting::Flag(url) => return proxy(url, "--proxy"),
-        ProxySetting::Env(env) => env,
-    };
-    let host = uri.host().unwrap_or_default();
-    if env
-        .no_proxy
-        .as_deref()
-        .is_some_and(|list| no_proxy_matches(list, host))
-    {
-        return Ok(Route::Direct("the host matches NO_PROXY"));
+impl Http {
+    /// Forget the previous attempt's answer before sending again.
+    pub(crate) fn reset(&self) {
+        self.answered.store(false, Ordering::SeqCst);
     }
-    let candidate = if uri.scheme_str() == Some("https") {
-        env.https.as_ref().or(env.all.as_ref())
-    } else {
-        env.http.as_ref().or(env.all.as_ref())
-    };
-    match candidate {
-        Some(p) => proxy(&p.value, p.source),
-        None => Ok(Route::Direct("no proxy configured")),
+
+    /// Whether any byte of an answer arrived since `reset`: the server (not only the
+    /// network) has seen the request, so it must not be sent again blindly.
+    pub(crate) fn answered(&self) -> bool {
+        self.answered.load(Ordering::SeqCst)
     }
 }
 
-/// Checks `--proxy` before anything else happens.
-pub fn check_option(setting: &ProxySetting) -> Result<(), Error> {
-    if let ProxySetting::Flag(url) = setting {
-        proxy(url, "--proxy")?;
-    }
-    Ok(())
-}
-
-fn proxy(url: &str, source: &'static str) -> Result<Route, Error> {
-    let shown = redact(url);
-    let scheme = url.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
-    if !matches!(scheme.as_deref(), None | Some("http") | Some("https")) {
-        return Err(Error::Usage(format!(
-            "the proxy {shown} (from {source}) is not supported: use an http:// or https:// proxy"
-        )));
-    }
-    let proxy = Proxy::new(url).map_err(|_| {
-        Error::Usage(format!(
-            "the proxy {shown} (from {source}) is not a valid URL"
-        ))
-    })?;
-    Ok(Route::Proxy {
-        proxy,
-        shown,
-        source,
-    })
-}
-
-/// A proxy URL fit to print: any `user:password@` becomes `***@`.
-pub fn redact(url: &str) -> String {
-    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let authority = match authority.rfind('@') {
-        Some(at) => format!("***@{}", &authority[at + 1..]),
-        None => authority.to_string(),
-    };
-    let prefix = if scheme.is_empty() {
-        String::new()
-    } else {
-        format!("{scheme}://")
-    };
-    crate::report::sanitize(&format!("{prefix}{authority}{tail}"))
-}
-
-/// curl's NO_PROXY: `*` matches all; a name matches itself and its subdomains (a
-/// leading `.` or `*.` is ignored); an IP address matches itself; `a.b.c.d/n` and
-/// `v6/n` match ranges. Entries are separated by commas or spaces.
-pub fn no_proxy_matches(list: &str, host: &str) -> bool {
-    let host = host
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_ascii_lowercase();
-    let host = host.trim_end_matches('.');
-    let host_ip = host.parse::<IpAddr>().ok();
-    list.split([',', ' ', '\t'])
-        .map(str::trim)
-        .filter(|e| !e.is_empty())
-        .any(|entry| {
-            if entry == "*" {
-                return true;
-            }
-            let entry = entry.trim_start_matches("*.").trim_start_matches('.');
-            let entry = entry.trim_start_matches('[').to_ascii_lowercase();
-            if let Some((net, bits)) = entry.split_once('/') {
-                let (Some(ip), Ok(net), Ok(bits)) = (host_ip, net.parse::<IpAddr>(), bits.parse())
-                else {
-                    return false;
-                };
-                return in_range(ip, net, bits);
-            }
-            let entry = entry.trim_end_matches(']').trim_end_matches('.');
-            match (host_ip, entry.parse::<IpAddr>()) {
-                (Some(ip), Ok(e)) => ip == e,
-                (None, Err(_)) => {
-                    host == entry || host.strip_suffix(entry).is_some_and(|p| p.ends_with('.'))
-                }
-                _ => false,
-            }
-        })
-}
-
-fn in_range(ip: IpAddr, net: IpAddr, bits: u32) -> bool {
-    match (ip, net) {
-        (IpAddr::V4(ip), IpAddr::V4(net)) if bits <= 32 => {
-            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
-            u32::from(ip) & mask == u32::from(net) & mask
-        }
-        (IpAddr::V6(ip), IpAddr::V6(net)) if bits <= 128 => {
-            let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
-            u128::from(ip) & mask == u128::from(net) & mask
-        }
-        _ => false,
-    }
-}
-
-/// An agent that returns every status to us (we classify them) and never follows a
-/// redirect, so credentials are never re-sent to another place.
-pub fn agent(roots: RootCerts, route: &Route) -> Agent {
+/// An agent that returns every status to us (we classify them), never follows a
+/// redirect (credentials are never re-sent elsewhere), and reaches the endpoint
+/// directly or through our CONNECT tunnel.
+pub(crate) fn agent(roots: RootCerts, route: &Route) -> Http {
+    let answered = Arc::new(AtomicBool::new(false));
     let proxy = match route {
-        Route::Proxy { proxy, .. } => Some(proxy.clone()),
+        Route::Proxy(p) => Some(p.clone()),
         Route::Direct(_) => None,
     };
-    Agent::config_builder()
+    let resolver = Resolve {
+        proxy_host: proxy.as_ref().map(|p| p.host.clone()),
+        inner: DefaultResolver::default(),
+    };
+    let tunnel = Tunnel(proxy);
+    let connector = tunnel
+        .chain(TcpConnector::default())
+        .chain(RustlsConnector::default())
+        .chain(Watch(answered.clone()));
+    let config = Agent::config_builder()
         .tls_config(TlsConfig::builder().root_certs(roots).build())
         .http_status_as_error(false)
         .max_redirects(0)
         .user_agent(concat!("sfrefresh/", env!("CARGO_PKG_VERSION")))
         .accept("application/json")
-        .proxy(proxy)
-        .build()
-        .new_agent()
+        // Load-bearing: ureq reads the proxy env vars itself unless told not to; the
+        // route above already applied them (with NO_PROXY, --proxy and --no-proxy), and
+        // our tunnel is the only way to a proxy.
+        .proxy(None)
+        .build();
+    Http {
+        agent: Agent::with_parts(config, connector, resolver),
+        answered,
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::cli::ProxyEnv;
+/// Name resolution: an IP literal needs no lookup (ureq's resolver would start a thread
+/// for it), and behind a proxy the proxy resolves the endpoint's name, not us.
+#[derive(Debug)]
+struct Resolve {
+    proxy_host: Option<String>,
+    inner: DefaultResolver,
+}
 
-    #[test]
-    fn no_proxy_like_curl() {
-        let list = "internal.example, .corp.example,*.svc , 10.0.0.0/8,192.168.1.5,[::1],fd00::/8";
-        for host in [
-            "internal.example",
-            "api.internal.example",
-            "corp.example",
-            "x.corp.example",
-            "a.svc",
-            "10.1.2.3",
-            "192.168.1.5",
-            "[::1]",
-            "fd00::5",
-            "INTERNAL.EXAMPLE",
-        ] {
-            assert!(no_proxy_matches(list, host), "{host}");
-        }
-        for host in [
-            "notinternal.example",
-            "example",
-            "11.0.0.1",
-            "192.168.1.6",
-            "::2",
-            "svc.evil",
-        ] {
-            assert!(!no_proxy_matches(list, host), "{host}");
-        }
-        assert!(no_proxy_matches("*", "anything"));
-        assert!(!no_proxy_matches("", "anything"));
-    }
-
-    fn env(
-        https: Option<&str>,
-        all: Option<&str>,
-        http: Option<&str>,
-        no: Option<&str>,
-    ) -> ProxySetting {
-        let s = |v: Option<&str>, source| {
-            v.map(|v| Sourced {
-                value: v.to_string(),
-                source,
-            })
+impl Resolver for Resolve {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let host = uri
+            .host()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let port = uri
+            .port_u16()
+            .unwrap_or(if uri.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            });
+        let fixed = if let Ok(ip) = host.parse::<IpAddr>() {
+            Some(ip)
+        } else if self.proxy_host.as_deref().is_some_and(|p| p != host) {
+            // Only the proxy connects to the endpoint (CONNECT host:port); this address
+            // is never dialled.
+            Some(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        } else {
+            None
         };
-        ProxySetting::Env(ProxyEnv {
-            https: s(https, "HTTPS_PROXY"),
-            all: s(all, "ALL_PROXY"),
-            http: s(http, "HTTP_PROXY"),
-            no_proxy: no.map(String::from),
-        })
-    }
-
-    fn via(url: &str, setting: &ProxySetting) -> String {
-        match route(&url.parse().unwrap(), setting).unwrap() {
-            Route::Direct(why) => format!("direct: {why}"),
-            Route::Proxy { shown, source, .. } => format!("{shown} from {source}"),
+        match fixed {
+            Some(ip) => {
+                let mut addrs = self.empty();
+                addrs.push(SocketAddr::new(ip, port));
+                Ok(addrs)
+            }
+            None => self.inner.resolve(uri, config, timeout),
         }
     }
+}
 
-    #[test]
-    fn proxy_choice() {
-        let https = "https://login.salesforce.com/t";
-        let http = "http://127.0.0.1/t";
-        let e = env(
-            Some("http://s:1"),
-            Some("http://a:1"),
-            Some("http://h:1"),
-            None,
-        );
-        assert_eq!(via(https, &e), "http://s:1 from HTTPS_PROXY");
-        assert_eq!(via(http, &e), "http://h:1 from HTTP_PROXY");
-        let e = env(None, Some("http://a:1"), None, None);
-        assert_eq!(via(https, &e), "http://a:1 from ALL_PROXY");
-        assert_eq!(via(http, &e), "http://a:1 from ALL_PROXY");
-        let e = env(Some("http://s:1"), None, None, Some("salesforce.com"));
-        assert_eq!(via(https, &e), "direct: the host matches NO_PROXY");
-        assert_eq!(
-            via(https, &env(None, None, None, None)),
-            "direct: no proxy configured"
-        );
-        assert_eq!(via(https, &ProxySetting::Off), "direct: --no-proxy");
-        assert_eq!(
-            via(https, &ProxySetting::Flag("http://u:pw@p:3128".into())),
-            "http://***@p:3128 from --proxy"
-        );
+/// Why a tunnel through the proxy failed; carried in `ureq::Error::Other`.
+#[derive(Debug)]
+pub(crate) enum ProxyFailure {
+    /// No TCP connection to the proxy, or it closed before answering CONNECT.
+    Unreachable(String),
+    /// The proxy answered CONNECT with this status (407: authentication).
+    Refused(u16),
+}
+
+impl fmt::Display for ProxyFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProxyFailure::Unreachable(d) => f.write_str(d),
+            ProxyFailure::Refused(s) => write!(f, "the proxy answered HTTP {s}"),
+        }
     }
+}
 
-    #[test]
-    fn bad_proxies_are_usage_errors_without_credentials() {
-        let Err(e) = route(
-            &"https://h/t".parse().unwrap(),
-            &ProxySetting::Flag("socks5://u:pw@p:1".into()),
-        ) else {
-            panic!()
+impl std::error::Error for ProxyFailure {}
+
+fn proxy_failure(f: ProxyFailure) -> ureq::Error {
+    ureq::Error::Other(Box::new(f))
+}
+
+/// `CONNECT host:port` through an http proxy, so TLS runs end to end. Our own rather
+/// than ureq's so that the proxy URL is parsed once by us (passwords with `#/?@`), a
+/// 407 is told apart from an unreachable proxy, and neither is blamed on the endpoint.
+#[derive(Debug)]
+struct Tunnel(Option<ProxyUrl>);
+
+impl Connector<()> for Tunnel {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        _chained: Option<()>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        let Some(proxy) = &self.0 else {
+            return Ok(None);
         };
-        assert_eq!(e.exit_code(), 2);
-        assert!(!e.to_string().contains("pw"), "{e}");
+        let host = if proxy.host.contains(':') {
+            format!("[{}]", proxy.host)
+        } else {
+            proxy.host.clone()
+        };
+        let proxy_uri: Uri = format!("http://{host}:{}", proxy.port)
+            .parse()
+            .map_err(|_| proxy_failure(ProxyFailure::Unreachable("bad proxy address".into())))?;
+        let unreachable = |e: ureq::Error| match e {
+            ureq::Error::Timeout(_) => e,
+            other => proxy_failure(ProxyFailure::Unreachable(crate::oauth::describe(&other))),
+        };
+        let addrs = details
+            .resolver
+            .resolve(&proxy_uri, details.config, details.timeout)
+            .map_err(unreachable)?;
+        let proxy_details = ConnectionDetails {
+            uri: &proxy_uri,
+            addrs,
+            config: details.config,
+            request_level: details.request_level,
+            resolver: details.resolver,
+            now: details.now,
+            timeout: details.timeout,
+            current_time: details.current_time.clone(),
+            run_connector: details.run_connector.clone(),
+            register_shutdown: details.register_shutdown.clone(),
+        };
+        let tcp = TcpConnector::default()
+            .connect(&proxy_details, None::<()>)
+            .map_err(unreachable)?
+            .ok_or_else(|| proxy_failure(ProxyFailure::Unreachable("no connection".into())))?;
+        let mut w = TransportAdapter::new(
+            Box::new(tcp) as Box<dyn Transport>,
+            details.current_time.clone(),
+        );
+        w.set_timeout(details.timeout);
+        let target = details.uri;
+        let target_host = target.host().unwrap_or_default();
+        let target_port = target
+            .port_u16()
+            .unwrap_or(if target.scheme_str() == Some("https") {
+                443
+            } else {
+                80
+            });
+        let mut head = format!(
+            "CONNECT {target_host}:{target_port} HTTP/1.1\r\nHost: {target_host}:{target_port}\r\n\
+             User-Agent: sfrefresh/{}\r\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        if let Some(auth) = proxy.authorization() {
+            head.push_str("Proxy-Authorization: ");
+            head.push_str(auth.expose());
+            head.push_str("\r\n");
+        }
+        head.push_str("\r\n");
+        w.write_all(head.as_bytes())
+            .and_then(|()| w.flush())
+            .map_err(|e| unreachable(ureq::Error::Io(e)))?;
+        let mut transport = w.into_inner();
+        let status = read_connect_answer(&mut transport, details.timeout)?;
+        if status != 200 {
+            return Err(proxy_failure(ProxyFailure::Refused(status)));
+        }
+        Ok(Some(transport))
+    }
+}
+
+/// Reads the proxy's answer head to CONNECT and returns its status.
+fn read_connect_answer(
+    transport: &mut Box<dyn Transport>,
+    timeout: NextTimeout,
+) -> Result<u16, ureq::Error> {
+    loop {
+        let progress = transport.maybe_await_input(timeout).map_err(|e| match e {
+            ureq::Error::Timeout(_) => e,
+            other => proxy_failure(ProxyFailure::Unreachable(crate::oauth::describe(&other))),
+        })?;
+        let input = transport.buffers().input();
+        if let Some(end) = input.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&input[..end]).into_owned();
+            transport.buffers().input_consume(end + 4);
+            // `HTTP/1.1 407 Proxy Authentication Required`
+            let status = head
+                .split_whitespace()
+                .nth(1)
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| {
+                    proxy_failure(ProxyFailure::Unreachable(
+                        "the proxy's answer is not HTTP".into(),
+                    ))
+                })?;
+            return Ok(status);
+        }
+        if !progress || input.len() > 64 * 1024 {
+            transport.buffers().input_consume(0);
+            return Err(proxy_failure(ProxyFailure::Unreachable(
+                "the proxy closed the connection without answering".into(),
+            )));
+        }
+        transport.buffers().input_consume(0);
+    }
+}
+
+/// The last link of the chain: wraps each connection to raise `answered` when the
+/// first byte of an answer (after TLS) arrives.
+#[derive(Debug)]
+struct Watch(Arc<AtomicBool>);
+
+impl<In: Transport> Connector<In> for Watch {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        _details: &ConnectionDetails,
+        chained: Option<In>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        Ok(chained.map(|inner| {
+            Box::new(Watched {
+                inner,
+                answered: self.0.clone(),
+            }) as Box<dyn Transport>
+        }))
+    }
+}
+
+#[derive(Debug)]
+struct Watched<T> {
+    inner: T,
+    answered: Arc<AtomicBool>,
+}
+
+impl<T: Transport> Transport for Watched<T> {
+    fn buffers(&mut self) -> &mut dyn Buffers {
+        self.inner.buffers()
     }
 
-    #[test]
-    fn redaction() {
-        assert_eq!(
-            redact("http://user:secret@proxy:3128/"),
-            "http://***@proxy:3128/"
-        );
-        assert_eq!(redact("user:secret@proxy:3128"), "***@proxy:3128");
-        assert_eq!(redact("http://proxy:3128"), "http://proxy:3128");
-        assert_eq!(redact("http://a@b:pw@proxy"), "http://***@proxy");
+    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+        self.inner.transmit_output(amount, timeout)
+    }
+
+    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        let progress = self.inner.await_input(timeout)?;
+        if progress && !self.inner.buffers().input().is_empty() {
+            self.answered.store(true, Ordering::SeqCst);
+        }
+        Ok(progress)
+    }
+
+    fn is_open(&mut self) -> bool {
+        self.inner.is_open()
+    }
+
+    fn is_tls(&self) -> bool {
+        self.inner.is_tls()
     }
 }

@@ -1,33 +1,149 @@
-//! What sfrefresh tells people on stderr: `--verbose` steps and server text made safe to show.
+//! What sfrefresh tells people on stderr: status and `--verbose` lines, waiting notes, and
+//! server text made safe to show (secrets redacted, terminal controls removed).
 
 use std::fmt;
-use std::time::Duration;
+use std::io::{self, Write};
 
-/// The `--verbose` channel. Callers pass only non-secret facts; secrets live in
-/// `Secret`, which formats as `[redacted]` even if one slipped through.
-pub struct Log {
-    verbose: bool,
+use crate::secret::Secret;
+
+/// Writes one line to stderr. A closed or broken stderr (a dead log pipe) must not turn
+/// a successful refresh into a crash, so errors are ignored: `eprintln!` would panic,
+/// and `panic = "abort"` makes that a SIGABRT.
+pub(crate) fn say(args: fmt::Arguments<'_>) {
+    let mut err = io::stderr().lock();
+    let _ = writeln!(err, "sfrefresh: {args}");
+}
+
+/// How much to tell on stderr besides errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Level {
+    /// `-q`: errors only.
+    Quiet,
+    /// The status line and "waiting" notes.
+    Normal,
+    /// `-v`: every step.
+    Verbose,
+}
+
+/// The stderr channel. Callers pass only non-secret facts; secrets live in `Secret`,
+/// which formats as `[redacted]` even if one slipped through.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Log {
+    level: Level,
 }
 
 impl Log {
-    pub fn new(verbose: bool) -> Log {
-        Log { verbose }
+    pub(crate) fn new(level: Level) -> Log {
+        Log { level }
     }
 
-    pub fn step(&self, args: fmt::Arguments<'_>) {
-        if self.verbose {
-            eprintln!("sfrefresh: {args}");
+    /// A `--verbose` step.
+    pub(crate) fn step(&self, args: fmt::Arguments<'_>) {
+        if self.level == Level::Verbose {
+            say(args);
+        }
+    }
+
+    /// A note that the run is waiting (lock, backoff, slow server): shown unless `-q`,
+    /// so a cron mail or a terminal says why nothing seems to happen.
+    pub(crate) fn wait(&self, args: fmt::Arguments<'_>) {
+        if self.level != Level::Quiet {
+            say(args);
+        }
+    }
+
+    /// The one status line of a successful run.
+    pub(crate) fn status(&self, args: fmt::Arguments<'_>) {
+        if self.level != Level::Quiet {
+            say(args);
         }
     }
 }
 
+/// Every secret this run knows, so server text (which may echo the request, as error
+/// pages do) is shown only after each one is replaced by `[redacted]`, in the raw,
+/// form-urlencoded, percent-encoded and JSON-escaped spellings.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Redactor {
+    needles: Vec<String>,
+}
+
+impl Redactor {
+    pub(crate) fn add(&mut self, secret: &Secret) {
+        self.add_str(secret.expose());
+    }
+
+    pub(crate) fn add_str(&mut self, raw: &str) {
+        // Very short values would redact ordinary words; no real credential is that short.
+        if raw.len() < 4 {
+            return;
+        }
+        let form = crate::oauth::form_encode(raw);
+        let spellings = [
+            raw.to_string(),
+            form.clone(),
+            form.replace('+', "%20"),
+            lower_hex(&form),
+            raw.replace('/', "\\/"),
+        ];
+        for s in spellings {
+            if !self.needles.contains(&s) {
+                self.needles.push(s);
+            }
+        }
+        // Longest first, so a secret that contains another is replaced whole.
+        self.needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    }
+
+    pub(crate) fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for n in &self.needles {
+            if out.contains(n.as_str()) {
+                out = out.replace(n.as_str(), "[redacted]");
+            }
+        }
+        out
+    }
+
+    /// Server text as it may be shown: secrets redacted, then sanitised.
+    pub(crate) fn show(&self, text: &str) -> String {
+        sanitize(&self.redact(text))
+    }
+
+    /// Server bytes as text: a bounded prefix decoded lossily, redacted, sanitised.
+    pub(crate) fn show_bytes(&self, bytes: &[u8]) -> String {
+        // Decode a bounded prefix only: a multi-megabyte page needs no full decode. The
+        // margin keeps a secret that straddles the cut from being half shown.
+        let head = &bytes[..bytes.len().min(MAX_SHOWN * 8)];
+        self.show(&String::from_utf8_lossy(head))
+    }
+}
+
+/// `%2F` → `%2f`: some servers echo percent-encoding in lower case.
+fn lower_hex(form: &str) -> String {
+    let mut out = String::with_capacity(form.len());
+    let mut in_escape = 0;
+    for c in form.chars() {
+        if c == '%' {
+            in_escape = 2;
+            out.push(c);
+        } else if in_escape > 0 {
+            in_escape -= 1;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The longest server-supplied text shown, in characters.
-pub const MAX_SHOWN: usize = 300;
+pub(crate) const MAX_SHOWN: usize = 300;
 
 /// Server text (error descriptions, bodies, Location headers) as it may be shown:
 /// control and bidi-override characters removed so a hostile server cannot drive the
 /// terminal, whitespace runs folded, and cut to `MAX_SHOWN` characters.
-pub fn sanitize(text: &str) -> String {
+pub(crate) fn sanitize(text: &str) -> String {
     let mut out = String::new();
     let mut shown = 0;
     let mut pending_space = false;
@@ -61,28 +177,17 @@ fn is_format_char(c: char) -> bool {
         | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
 }
 
-/// Bytes from the server shown as text: lossy UTF-8, then sanitised.
-pub fn sanitize_bytes(bytes: &[u8]) -> String {
-    // Decode a bounded prefix only: a multi-megabyte page needs no full decode.
-    let head = &bytes[..bytes.len().min(MAX_SHOWN * 8)];
-    sanitize(&String::from_utf8_lossy(head))
-}
-
-/// `1.2s`, `850ms`, `12m`, `3h` for messages.
-pub fn human(d: Duration) -> String {
-    let s = (d.as_millis() as u64 + 500) / 1000;
-    if s >= 2 * 86_400 {
-        format!("{}d", s / 86_400)
-    } else if s >= 2 * 3600 {
-        format!("{}h", s / 3600)
-    } else if s >= 120 {
-        format!("{}m", s / 60)
-    } else if s >= 10 {
-        format!("{s}s")
-    } else if d >= Duration::from_secs(1) {
-        format!("{:.1}s", d.as_secs_f64())
-    } else {
-        format!("{}ms", d.as_millis())
+/// An OS error in plain words, without Rust's `(os error N)` suffix.
+pub(crate) fn io_words(e: &io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.find(" (os error") {
+        Some(at) => &text[..at],
+        None => text.as_str(),
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -115,19 +220,31 @@ mod tests {
     #[test]
     fn bytes_are_decoded_lossily() {
         assert_eq!(
-            sanitize_bytes(b"<html>\xff\n</html>"),
+            Redactor::default().show_bytes(b"<html>\xff\n</html>"),
             "<html>\u{FFFD} </html>"
         );
     }
 
     #[test]
-    fn human_durations() {
-        assert_eq!(human(Duration::from_millis(850)), "850ms");
-        assert_eq!(human(Duration::from_millis(1250)), "1.2s");
-        assert_eq!(human(Duration::from_secs(45)), "45s");
-        assert_eq!(human(Duration::from_millis(9_999)), "10s");
-        assert_eq!(human(Duration::from_secs(720)), "12m");
-        assert_eq!(human(Duration::from_secs(3 * 3600)), "3h");
-        assert_eq!(human(Duration::from_secs(3 * 86_400)), "3d");
+    fn every_spelling_of_a_secret_is_redacted() {
+        let mut r = Redactor::default();
+        r.add(&Secret::new("5Aep861.a/b+c=d e"));
+        for echoed in [
+            "token=5Aep861.a/b+c=d e&x",
+            "token=5Aep861.a%2Fb%2Bc%3Dd+e&x",
+            "token=5Aep861.a%2Fb%2Bc%3Dd%20e&x",
+            "token=5Aep861.a%2fb%2bc%3dd+e&x",
+            r#"{"token":"5Aep861.a\/b+c=d e"}"#,
+        ] {
+            let shown = r.show(echoed);
+            assert!(shown.contains("[redacted]"), "{echoed} -> {shown}");
+            assert!(!shown.contains("5Aep861"), "{echoed} -> {shown}");
+        }
+    }
+
+    #[test]
+    fn os_errors_read_as_words() {
+        let e = io::Error::from_raw_os_error(13);
+        assert_eq!(io_words(&e), "permission denied");
     }
 }

@@ -5,15 +5,15 @@ use std::fmt;
 /// A refresh token, access token or client secret. `Debug` and `Display` print
 /// `[redacted]`; the only way to the text is the deliberately loud `expose()`.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub(crate) struct Secret(String);
 
 impl Secret {
-    pub fn new(value: impl Into<String>) -> Secret {
+    pub(crate) fn new(value: impl Into<String>) -> Secret {
         Secret(value.into())
     }
 
     /// The real value, for the request body or header that needs it and for `--print`.
-    pub fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }

@@ -6,7 +6,7 @@ use crate::secret::Secret;
 use crate::token::Doc;
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Check {
+pub(crate) enum Check {
     Valid,
     /// The answer lacks `id`, `issued_at` or `signature`: nothing to check.
     Absent,
@@ -14,7 +14,7 @@ pub enum Check {
 }
 
 /// Checks the signature in constant time with ring's HMAC (already linked for TLS).
-pub fn check(answer: &Doc, secret: &Secret) -> Check {
+pub(crate) fn check(answer: &Doc, secret: &Secret) -> Check {
     let field = |name| answer.get(name).and_then(|v| v.as_str());
     let (Some(id), Some(issued_at), Some(signature)) =
         (field("id"), field("issued_at"), field("signature"))

@@ -8,11 +8,29 @@ use serde_json::{Map, Value};
 
 use crate::secret::Secret;
 
-pub type Doc = Map<String, Value>;
+pub(crate) type Doc = Map<String, Value>;
+
+/// The largest token file sfrefresh reads, and so the largest it writes: a file it
+/// saved must always be one it will read again.
+pub(crate) const MAX_FILE: u64 = 1024 * 1024;
+
+/// A parsed token document and its checked refresh token.
+#[derive(Debug)]
+pub(crate) struct Token {
+    pub(crate) doc: Doc,
+    pub(crate) refresh_token: Secret,
+}
+
+/// Parses a token document that must hold a refresh token.
+pub(crate) fn parse_token(bytes: &[u8]) -> Result<Token, String> {
+    let doc = parse(bytes)?;
+    let refresh_token = refresh_token(&doc)?;
+    Ok(Token { doc, refresh_token })
+}
 
 /// Parses a token document; the error is the problem, to be shown after the file's name.
 /// The text of the file is never echoed: it holds secrets.
-pub fn parse(bytes: &[u8]) -> Result<Doc, String> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Doc, String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err("is empty".into());
@@ -24,6 +42,20 @@ pub fn parse(bytes: &[u8]) -> Result<Doc, String> {
     };
     refresh_token(&doc)?;
     Ok(doc)
+}
+
+/// Whether an answer that cannot be used still carries a refresh token: then it may be
+/// the only copy of a rotated one, and must be kept for the user.
+pub(crate) fn carries_refresh_token(raw: &[u8]) -> bool {
+    let raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
+    serde_json::from_slice::<Value>(raw)
+        .ok()
+        .and_then(|v| {
+            v.get("refresh_token")
+                .and_then(Value::as_str)
+                .map(|s| !s.trim().is_empty())
+        })
+        .unwrap_or(false)
 }
 
 fn kind(v: &Value) -> &'static str {
@@ -47,17 +79,17 @@ fn required_string(doc: &Doc, field: &str) -> Result<Secret, String> {
     }
 }
 
-pub fn refresh_token(doc: &Doc) -> Result<Secret, String> {
+pub(crate) fn refresh_token(doc: &Doc) -> Result<Secret, String> {
     required_string(doc, "refresh_token")
 }
 
-pub fn access_token(doc: &Doc) -> Result<Secret, String> {
+pub(crate) fn access_token(doc: &Doc) -> Result<Secret, String> {
     required_string(doc, "access_token")
 }
 
 /// Checks a 200 answer: an object with a usable `access_token`, and a `refresh_token`
 /// that, when present, is usable too (saving an empty one would lose the real one).
-pub fn check_answer(bytes: &[u8]) -> Result<Doc, String> {
+pub(crate) fn check_answer(bytes: &[u8]) -> Result<Doc, String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let value: Value = serde_json::from_slice(bytes).map_err(|e| {
         if e.is_eof() {
@@ -80,7 +112,7 @@ pub fn check_answer(bytes: &[u8]) -> Result<Doc, String> {
 }
 
 /// `issued_at` in epoch milliseconds, from Salesforce's string form or a plain number.
-pub fn issued_at_ms(doc: &Doc) -> Option<u64> {
+pub(crate) fn issued_at_ms(doc: &Doc) -> Option<u64> {
     match doc.get("issued_at")? {
         Value::String(s) => s.trim().parse().ok(),
         Value::Number(n) => n.as_u64().or_else(|| n.to_string().parse().ok()),
@@ -90,7 +122,7 @@ pub fn issued_at_ms(doc: &Doc) -> Option<u64> {
 
 /// How long ago the token was issued, when that can be trusted. A time more than five
 /// minutes in the future is not (clock skew is smaller than that), so the token gets refreshed.
-pub fn age(doc: &Doc, now_ms: u64) -> Option<Duration> {
+pub(crate) fn age(doc: &Doc, now_ms: u64) -> Option<Duration> {
     let issued = issued_at_ms(doc)?;
     if issued > now_ms.saturating_add(5 * 60 * 1000) {
         return None;
@@ -100,15 +132,15 @@ pub fn age(doc: &Doc, now_ms: u64) -> Option<Duration> {
 
 /// What a merge changed that the status line reports.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Merged {
-    pub rotated: bool,
+pub(crate) struct Merged {
+    pub(crate) rotated: bool,
 }
 
 /// Every field of the answer goes into the document: existing keys are updated in
 /// place, new keys go at the end, keys the answer lacks are kept (so the refresh
 /// token stays unless the server rotated it). Without an `issued_at` in the answer,
 /// the local time is recorded in Salesforce's form so `--if-older-than` works anywhere.
-pub fn merge(doc: &mut Doc, answer: Doc, now_ms: u64) -> Merged {
+pub(crate) fn merge(doc: &mut Doc, answer: Doc, now_ms: u64) -> Merged {
     let old = doc.get("refresh_token").cloned();
     let has_issued_at = answer.contains_key("issued_at");
     for (key, value) in answer {
@@ -125,11 +157,26 @@ pub fn merge(doc: &mut Doc, answer: Doc, now_ms: u64) -> Merged {
 /// Pretty JSON, two-space indent, trailing newline. `sources` are the texts the
 /// document was built from (the file, the answer): serde_json keeps every digit of a
 /// number but writes its exponent marker as `e`, so an `E` is put back from them.
-pub fn to_pretty(doc: &Doc, sources: &[&[u8]]) -> Vec<u8> {
+pub(crate) fn to_pretty(doc: &Doc, sources: &[&[u8]]) -> Vec<u8> {
+    write_with(doc, sources, serde_json::ser::PrettyFormatter::new())
+}
+
+/// The text to save: pretty, unless that would pass `MAX_FILE` (pretty printing can
+/// triple a file of many small numbers), then compact, with the same exact numbers.
+/// The caller refuses a document whose compact form is still over the cap.
+pub(crate) fn to_file_text(doc: &Doc, sources: &[&[u8]]) -> Vec<u8> {
+    let pretty = to_pretty(doc, sources);
+    if pretty.len() as u64 <= MAX_FILE {
+        return pretty;
+    }
+    write_with(doc, sources, serde_json::ser::CompactFormatter)
+}
+
+fn write_with<F: serde_json::ser::Formatter>(doc: &Doc, sources: &[&[u8]], inner: F) -> Vec<u8> {
     use serde_core::Serialize;
     let mut out = Vec::new();
     let formatter = ExactNumbers {
-        pretty: serde_json::ser::PrettyFormatter::new(),
+        pretty: inner,
         exponents: upper_exponents(sources),
     };
     let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
@@ -187,13 +234,13 @@ fn serde_spelling(token: &str) -> String {
     }
 }
 
-/// serde_json's pretty printer, writing each number as its source spelled it.
-struct ExactNumbers {
-    pretty: serde_json::ser::PrettyFormatter<'static>,
+/// serde_json's pretty (or compact) printer, writing each number as its source spelled it.
+struct ExactNumbers<F> {
+    pretty: F,
     exponents: HashMap<String, VecDeque<String>>,
 }
 
-impl serde_json::ser::Formatter for ExactNumbers {
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for ExactNumbers<F> {
     fn write_number_str<W: ?Sized + Write>(&mut self, w: &mut W, value: &str) -> io::Result<()> {
         match self.exponents.get_mut(value).and_then(VecDeque::pop_front) {
             Some(original) => w.write_all(original.as_bytes()),

@@ -1,21 +1,23 @@
-//! The token file on disk: one holder at a time (flock), read after locking, replaced atomically.
+//! The token file on disk: one holder at a time (flock), read after locking, proven
+//! writable before anything is sent, replaced atomically.
 
-use std::fs::{self, File, OpenOptions, Permissions};
+use std::ffi::OsString;
+use std::fs::{self, File, Metadata, OpenOptions, Permissions};
 use std::io::{self, Read, Write};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::clock::{human, random_u64};
 use crate::error::Error;
-use crate::report::{Log, human};
-
-/// No token document is this big; the cap keeps a wrong path from eating memory.
-pub const MAX_TOKEN_FILE: u64 = 1024 * 1024;
+use crate::report::{Log, io_words};
+use crate::token::MAX_FILE;
 
 /// A token file we hold the exclusive lock on. The lock lives as long as `file`,
 /// so it covers reading, the refresh and the rename of the new file over the old.
-pub struct LockedFile {
+pub(crate) struct LockedFile {
     file: File,
     /// The real path (symlinks resolved): the new file replaces the link's target.
     real: PathBuf,
@@ -23,11 +25,11 @@ pub struct LockedFile {
     shown: String,
 }
 
-fn io_problem(what: &str, e: &io::Error) -> String {
+pub(crate) fn io_problem(what: &str, e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::NotFound => "does not exist".to_string(),
         io::ErrorKind::PermissionDenied => format!("cannot {what}: permission denied"),
-        _ => format!("cannot {what}: {e}"),
+        _ => format!("cannot {what}: {}", io_words(e)),
     }
 }
 
@@ -36,7 +38,7 @@ fn io_problem(what: &str, e: &io::Error) -> String {
 /// `rename` gives the path a new inode, so a lock taken on the old inode while another
 /// run was saving protects nothing: after locking, the path must still name the file we
 /// locked, otherwise we start again on the new one. This needs no lock file (no litter).
-pub fn lock(
+pub(crate) fn lock(
     path: &Path,
     deadline: Instant,
     timeout: Duration,
@@ -45,22 +47,18 @@ pub fn lock(
     let shown = path.display().to_string();
     let fail = |problem: String| Error::token_file(&shown, problem);
     let mut announced = false;
+    let started = Instant::now();
     loop {
         let real = fs::canonicalize(path).map_err(|e| fail(io_problem("resolve it", &e)))?;
-        let file = File::open(&real).map_err(|e| fail(io_problem("read it", &e)))?;
-        let meta = file
-            .metadata()
-            .map_err(|e| fail(io_problem("read it", &e)))?;
-        if !meta.is_file() {
-            return Err(fail("is not a regular file".into()));
-        }
+        let (file, meta) = open_regular(&real).map_err(fail)?;
         let mut pause = Duration::from_millis(2);
         loop {
             match file.try_lock() {
                 Ok(()) => break,
                 Err(fs::TryLockError::WouldBlock) => {
-                    if !announced {
-                        log.step(format_args!(
+                    // Said once, and only when the wait is long enough to notice.
+                    if !announced && started.elapsed() >= crate::oauth::NOTICEABLE {
+                        log.wait(format_args!(
                             "waiting for another sfrefresh holding {shown}"
                         ));
                         announced = true;
@@ -93,41 +91,75 @@ pub fn lock(
     }
 }
 
+/// Opens a regular file for reading without ever blocking: `stat` first (opening a
+/// FIFO blocks until a writer comes, opening a device can have effects), then open
+/// with O_NONBLOCK and check that the same regular file was opened.
+fn open_regular(real: &Path) -> Result<(File, Metadata), String> {
+    const NOT_REGULAR: &str = "is not a regular file";
+    let before = fs::metadata(real).map_err(|e| io_problem("read it", &e))?;
+    if !before.is_file() {
+        return Err(NOT_REGULAR.into());
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(real)
+        .map_err(|e| io_problem("read it", &e))?;
+    let meta = file.metadata().map_err(|e| io_problem("read it", &e))?;
+    if !meta.is_file() || meta.ino() != before.ino() || meta.dev() != before.dev() {
+        return Err(NOT_REGULAR.into());
+    }
+    Ok((file, meta))
+}
+
 impl LockedFile {
-    pub fn shown(&self) -> &str {
+    pub(crate) fn shown(&self) -> &str {
         &self.shown
     }
 
-    pub fn error(&self, problem: impl Into<String>) -> Error {
+    pub(crate) fn error(&self, problem: impl Into<String>) -> Error {
         Error::token_file(&self.shown, problem)
     }
 
     /// Reads the whole file through the locked descriptor.
-    pub fn read(&self) -> Result<Vec<u8>, Error> {
+    pub(crate) fn read(&self) -> Result<Vec<u8>, Error> {
         let mut bytes = Vec::new();
         (&self.file)
-            .take(MAX_TOKEN_FILE + 1)
+            .take(MAX_FILE + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| self.error(io_problem("read it", &e)))?;
-        if bytes.len() as u64 > MAX_TOKEN_FILE {
+        if bytes.len() as u64 > MAX_FILE {
             return Err(self.error("is larger than 1 MiB, so it is not a token file"));
         }
         Ok(bytes)
     }
 
-    fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         self.real.parent().unwrap_or(Path::new("."))
     }
 
-    fn file_name(&self) -> String {
-        self.real
+    /// The file's name, cut so that every name derived from it (temp and rescue files)
+    /// stays within the file system's 255-byte limit.
+    pub(crate) fn short_name(&self) -> String {
+        let name = self
+            .real
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        let mut cut = name.len().min(200);
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        name[..cut].to_string()
     }
 
     fn temp_prefix(&self) -> String {
-        format!(".{}.sfrefresh-", self.file_name())
+        format!(".{}.sfrefresh-", self.short_name())
+    }
+
+    /// The owner and group of the token file, for the files written beside it.
+    pub(crate) fn owner(&self) -> Option<(u32, u32)> {
+        self.file.metadata().ok().map(|m| (m.uid(), m.gid()))
     }
 
     /// A run killed with SIGKILL while writing can leave its temp file; only the lock
@@ -147,12 +179,9 @@ impl LockedFile {
     }
 
     fn create_temp(&self) -> Result<(TempFile, File), Error> {
-        let path = self.dir().join(format!(
-            "{}{}-{:08x}.tmp",
-            self.temp_prefix(),
-            std::process::id(),
-            crate::random_u64() as u32
-        ));
+        let mut name = self.temp_prefix().into_bytes();
+        name.extend(format!("{}-{:08x}.tmp", std::process::id(), random_u64() as u32).bytes());
+        let path = self.dir().join(OsString::from_vec(name));
         // Private from the first byte; the old file's mode is applied after chown.
         let file = OpenOptions::new()
             .write(true)
@@ -161,7 +190,7 @@ impl LockedFile {
             .open(&path)
             .map_err(|e| {
                 self.error(format!(
-                    "cannot be saved: cannot create a file in {}: {}",
+                    "cannot be saved: cannot create a file in {}: {}; nothing was sent",
                     self.dir().display(),
                     io_problem("write there", &e).trim_start_matches("cannot write there: ")
                 ))
@@ -169,25 +198,51 @@ impl LockedFile {
         Ok((TempFile(Some(path)), file))
     }
 
-    /// Proves the directory takes a new file before anything is sent: a refresh whose
-    /// answer cannot be saved may have consumed a rotating refresh token.
-    pub fn check_writable(&self) -> Result<(), Error> {
+    /// Proves, before anything is sent, that a new file of `size` bytes can be written
+    /// beside the old one and renamed over it: a refresh whose answer cannot be saved
+    /// may have consumed a rotating refresh token.
+    pub(crate) fn check_writable(&self, size: u64) -> Result<(), Error> {
         let (temp, file) = self.create_temp()?;
+        let nothing_sent =
+            |problem: String| self.error(format!("cannot be saved: {problem}; nothing was sent"));
+        reserve(&file, size).map_err(|e| nothing_sent(space_problem(&e, size)))?;
+        let ours = file.metadata().map_err(|e| nothing_sent(io_words(&e)))?;
         drop(file);
         drop(temp);
+        let theirs = self
+            .file
+            .metadata()
+            .map_err(|e| nothing_sent(io_words(&e)))?;
+        let dir = fs::metadata(self.dir()).map_err(|e| nothing_sent(io_words(&e)))?;
+        // In a sticky directory (like /tmp) only the file's owner, the directory's owner
+        // or root may replace a file: rename would fail after the token was consumed.
+        let sticky = dir.mode() & 0o1000 != 0;
+        let us = ours.uid();
+        if sticky && us != 0 && theirs.uid() != us && dir.uid() != us {
+            return Err(nothing_sent(format!(
+                "its directory {} is sticky and the file belongs to another user \
+                 (uid {}), so it cannot be replaced",
+                self.dir().display(),
+                theirs.uid()
+            )));
+        }
         Ok(())
     }
 
     /// Replaces the file with `bytes`: temp file in the same directory with the old
     /// owner and mode, fsync, rename over the original, fsync the directory.
-    pub fn replace(&self, bytes: &[u8], log: &Log) -> Result<(), Error> {
+    pub(crate) fn replace(&self, bytes: &[u8], log: &Log) -> Result<(), Error> {
         let meta = self
             .file
             .metadata()
             .map_err(|e| self.error(io_problem("read it", &e)))?;
         let (mut temp, mut file) = self.create_temp()?;
-        let saving =
-            |e: io::Error| self.error(format!("cannot be saved: {e}; the file was not changed"));
+        let saving = |e: io::Error| {
+            self.error(format!(
+                "cannot be saved: {}; the file was not changed",
+                io_words(&e)
+            ))
+        };
         // Keep the owner when we may (root refreshing a user's file); otherwise we own the copy.
         if std::os::unix::fs::fchown(&file, Some(meta.uid()), Some(meta.gid())).is_err() {
             log.step(format_args!("could not keep the owner of {}", self.shown));
@@ -204,11 +259,50 @@ impl LockedFile {
         // and by now the new file is in place, so that is only worth a verbose note.
         if let Err(e) = File::open(self.dir()).and_then(|d| d.sync_all()) {
             log.step(format_args!(
-                "could not fsync the directory of {}: {e}",
-                self.shown
+                "could not fsync the directory of {}: {}",
+                self.shown,
+                io_words(&e)
             ));
         }
         Ok(())
+    }
+}
+
+/// Reserves `size` bytes for `file`: fallocate where the file system has it, else a
+/// look at the free space (statvfs).
+fn reserve(file: &File, size: u64) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let len = libc::off_t::try_from(size).unwrap_or(libc::off_t::MAX);
+    // SAFETY: a valid open descriptor; posix_fallocate touches nothing else.
+    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
+    match rc {
+        0 => Ok(()),
+        libc::EOPNOTSUPP | libc::EINVAL | libc::ENOSYS => {
+            // SAFETY: statvfs fills the zeroed struct we own.
+            let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+            if unsafe { libc::fstatvfs(file.as_raw_fd(), &mut st) } != 0 {
+                return Ok(()); // cannot tell: the save itself will say
+            }
+            let free = (st.f_bavail as u64).saturating_mul(st.f_frsize as u64);
+            if free < size {
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+            }
+            Ok(())
+        }
+        errno => Err(io::Error::from_raw_os_error(errno)),
+    }
+}
+
+fn space_problem(e: &io::Error, size: u64) -> String {
+    let kib = size.div_ceil(1024);
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
+            format!("the disk has no room for the {kib} KiB a save needs")
+        }
+        Some(libc::EFBIG) => {
+            format!("the file-size limit (ulimit -f) is smaller than the {kib} KiB a save needs")
+        }
+        _ => io_words(e),
     }
 }
 
@@ -230,85 +324,4 @@ impl Drop for TempFile {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "sfrefresh-unit-{name}-{}-{:x}",
-            std::process::id(),
-            crate::random_u64()
-        ));
-        fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
-    fn far() -> Instant {
-        Instant::now() + Duration::from_secs(5)
-    }
-
-    #[test]
-    fn replace_keeps_mode_and_leaves_no_temp() {
-        let dir = scratch("replace");
-        let path = dir.join("tok.json");
-        fs::write(&path, "old").unwrap();
-        fs::set_permissions(&path, Permissions::from_mode(0o640)).unwrap();
-        let locked = lock(&path, far(), Duration::from_secs(5), &Log::new(false)).unwrap();
-        assert_eq!(locked.read().unwrap(), b"old");
-        locked.check_writable().unwrap();
-        locked.replace(b"new", &Log::new(false)).unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"new");
-        assert_eq!(fs::metadata(&path).unwrap().mode() & 0o7777, 0o640);
-        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
-        fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn a_second_lock_waits_until_the_deadline() {
-        let dir = scratch("wait");
-        let path = dir.join("tok.json");
-        fs::write(&path, "x").unwrap();
-        let _held = lock(&path, far(), Duration::from_secs(5), &Log::new(false)).unwrap();
-        let soon = Instant::now() + Duration::from_millis(100);
-        let Err(err) = lock(&path, soon, Duration::from_millis(100), &Log::new(false)) else {
-            panic!("second lock must not be granted");
-        };
-        assert_eq!(err.exit_code(), 3);
-        assert!(err.to_string().contains("held its lock"), "{err}");
-        fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn stale_temps_are_removed_on_lock() {
-        let dir = scratch("stale");
-        let path = dir.join("tok.json");
-        fs::write(&path, "x").unwrap();
-        let stale = dir.join(".tok.json.sfrefresh-1-deadbeef.tmp");
-        let other = dir.join(".other.json.sfrefresh-1-deadbeef.tmp");
-        fs::write(&stale, "half").unwrap();
-        fs::write(&other, "not ours").unwrap();
-        let _held = lock(&path, far(), Duration::from_secs(5), &Log::new(false)).unwrap();
-        assert!(!stale.exists());
-        assert!(other.exists());
-        fs::remove_dir_all(dir).unwrap();
-    }
-
-    #[test]
-    fn missing_file_and_directory_are_named() {
-        let dir = scratch("missing");
-        let e = lock(
-            &dir.join("nope.json"),
-            far(),
-            Duration::from_secs(5),
-            &Log::new(false),
-        )
-        .err()
-        .unwrap();
-        assert!(e.to_string().ends_with("nope.json: does not exist"), "{e}");
-        let e = lock(&dir, far(), Duration::from_secs(5), &Log::new(false))
-            .err()
-            .unwrap();
-        assert!(e.to_string().ends_with("is not a regular file"), "{e}");
-        fs::remove_dir_all(dir).unwrap();
-    }
-}
+mod tests;

@@ -1,6 +1,5 @@
 //! The refresh job end to end: what is sent, what is saved, what is printed.
 
-
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 
@@ -402,10 +401,12 @@ fn help_and_version() {
     }
     assert_eq!(out.stderr, "");
     let out = run(sfrefresh().arg("-V"));
-    assert_eq!(
-        out.stdout,
-        format!("sfrefresh {}\n", env!("CARGO_PKG_VERSION"))
-    );
+    // `sfrefresh X.Y.Z (TARGET, commit HASH)`: what the artifact is.
+    let prefix = format!("sfrefresh {} (", env!("CARGO_PKG_VERSION"));
+    assert!(out.stdout.starts_with(&prefix), "{}", out.stdout);
+    assert!(out.stdout.contains("linux"), "{}", out.stdout);
+    assert!(out.stdout.contains(", commit "), "{}", out.stdout);
+    assert!(out.stdout.ends_with(")\n"), "{}", out.stdout);
 }
 
 #[test]

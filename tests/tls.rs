@@ -1,6 +1,5 @@
 //! TLS trust, endpoint precedence, proxies and the signature check, all on loopback.
 
-
 use std::fs;
 
 use crate::util::*;
@@ -433,6 +432,14 @@ const SIGNED_AT: &str = "1708058728442";
 /// Base64(HMAC-SHA256("s3cret", SIGNED_ID + SIGNED_AT)), computed with openssl.
 const GOOD_SIGNATURE: &str = "LvoG4PIH0w1qc0+8ytXbORruDZesQr37PzcSzp1+EmE=";
 
+/// Base64(HMAC-SHA256("s3cret", TOKEN's id + issued_at)): the stored signature that
+/// `--verify-signature` checks before sending.
+const STORED_SIGNATURE: &str = "9pK91lmPX96aCan1JsRltr/a3GtXp1EXej/e/oMLhw8=";
+
+fn signed_token() -> String {
+    TOKEN.replace("b2xk", STORED_SIGNATURE)
+}
+
 fn signed(signature: &str) -> Reply {
     Reply::json(
         200,
@@ -446,7 +453,7 @@ fn signed(signature: &str) -> Reply {
 fn a_valid_signature_is_accepted() {
     let server = Server::scripted(vec![signed(GOOD_SIGNATURE)]);
     let dir = TempDir::new();
-    let file = dir.write("tok.json", TOKEN);
+    let file = dir.write("tok.json", &signed_token());
     let mut cmd = refresh_cmd(&server, &file, &["--verify-signature", "-v"]);
     cmd.env("SF_CLIENT_SECRET", "s3cret");
     let out = run(&mut cmd);
@@ -458,24 +465,58 @@ fn a_valid_signature_is_accepted() {
 }
 
 #[test]
-fn a_tampered_signature_is_rejected_and_nothing_saved() {
+fn a_tampered_signature_is_rejected_nothing_saved_and_the_answer_rescued() {
     let tampered = GOOD_SIGNATURE.replace("Lvo", "Lvp");
     let (server, dir) = (Server::scripted(vec![signed(&tampered)]), TempDir::new());
-    let file = dir.write("tok.json", TOKEN);
+    let token = signed_token();
+    let file = dir.write("tok.json", &token);
     let mut cmd = refresh_cmd(&server, &file, &["--verify-signature"]);
     cmd.env("SF_CLIENT_SECRET", "s3cret");
     let out = run(&mut cmd);
     assert_eq!(out.code, 4);
+    let rescue = rescue_file(&dir);
     assert_eq!(
         out.stderr,
         format!(
-            "sfrefresh: error: signature mismatch in the answer from {}: the answer may have been tampered with\n\
-             sfrefresh: hint: check that the client secret belongs to this Connected App; nothing was saved\n",
+            "sfrefresh: the server's answer (which may hold the only copy of a new refresh token) \
+             was saved to {} (mode 0600); keep it until the token file works again\n\
+             sfrefresh: error: signature mismatch in the answer from {}: the answer may have been tampered with\n\
+             sfrefresh: hint: check that the client secret belongs to this Connected App or External \
+             Client App; nothing was saved\n",
+            rescue.display(),
             server.url()
         )
     );
-    assert_untouched(&dir, &file, TOKEN);
+    assert_eq!(fs::read_to_string(&file).unwrap(), token);
+    assert_eq!(
+        fs::read_to_string(&rescue).unwrap(),
+        format!(
+            "{{\"access_token\":\"signed-access\",\"id\":\"{SIGNED_ID}\",\"issued_at\":\"{SIGNED_AT}\",\"signature\":\"{tampered}\"}}\n"
+        )
+    );
     assert_eq!(server.requests().len(), 1, "a mismatch is not retried");
+}
+
+#[test]
+fn a_stored_signature_that_does_not_match_the_secret_stops_before_sending() {
+    let server = Server::scripted(vec![]);
+    let dir = TempDir::new();
+    let file = dir.write("tok.json", &signed_token());
+    let mut cmd = refresh_cmd(&server, &file, &["--verify-signature"]);
+    cmd.env("SF_CLIENT_SECRET", "not-the-secret");
+    let out = run(&mut cmd);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "sfrefresh: error: --verify-signature: the signature stored in {} does not match \
+             the client secret: the secret belongs to another app, or the file was altered; \
+             nothing was sent\n",
+            file.display()
+        )
+    );
+    assert_eq!(server.connections(), 0);
+    assert_untouched(&dir, &file, &signed_token());
 }
 
 #[test]

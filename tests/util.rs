@@ -94,6 +94,8 @@ pub enum Mode {
     Close,
     /// Stream this many bytes of body without a Content-Length (chunked), as fast as possible.
     Endless(usize),
+    /// Send exactly these bytes as the whole answer (status line, head and body), close.
+    Raw(Vec<u8>),
 }
 
 impl Reply {
@@ -309,6 +311,7 @@ fn serve(mut stream: impl Read + Write, requests: &Mutex<Vec<Recorded>>, handler
     }
     let _ = match reply.mode {
         Mode::Close => return,
+        Mode::Raw(bytes) => stream.write_all(&bytes),
         Mode::Endless(n) => {
             head.push_str("Transfer-Encoding: chunked\r\n\r\n");
             let chunk = vec![b'x'; 64 * 1024];
@@ -508,15 +511,25 @@ pub struct ConnectProxy {
 
 impl ConnectProxy {
     pub fn start() -> ConnectProxy {
+        ConnectProxy::start_inner(None)
+    }
+
+    /// A proxy that answers 407 unless `Proxy-Authorization` is exactly `expected`.
+    pub fn with_auth(expected: &str) -> ConnectProxy {
+        ConnectProxy::start_inner(Some(expected.to_string()))
+    }
+
+    fn start_inner(auth: Option<String>) -> ConnectProxy {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
+        let auth = Arc::new(auth);
         thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { continue };
-                let log = log.clone();
-                thread::spawn(move || tunnel(stream, &log));
+                let (log, auth) = (log.clone(), auth.clone());
+                thread::spawn(move || tunnel(stream, &log, auth.as_deref()));
             }
         });
         ConnectProxy { addr, seen }
@@ -536,7 +549,7 @@ impl ConnectProxy {
     }
 }
 
-fn tunnel(mut client: std::net::TcpStream, seen: &Connects) {
+fn tunnel(mut client: std::net::TcpStream, seen: &Connects, required: Option<&str>) {
     let mut reader = BufReader::new(client.try_clone().unwrap());
     let mut line = String::new();
     if reader.read_line(&mut line).is_err() {
@@ -563,7 +576,15 @@ fn tunnel(mut client: std::net::TcpStream, seen: &Connects) {
         parts.next().unwrap_or(""),
         parts.next().unwrap_or("").to_string(),
     );
-    seen.lock().unwrap().push((target.clone(), auth));
+    seen.lock().unwrap().push((target.clone(), auth.clone()));
+    if let Some(required) = required
+        && auth.as_deref() != Some(required)
+    {
+        let _ = client.write_all(
+            b"HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm=\"t\"\r\nContent-Length: 0\r\n\r\n",
+        );
+        return;
+    }
     let port = target
         .rsplit_once(':')
         .and_then(|(_, p)| p.parse::<u16>().ok());
@@ -593,4 +614,23 @@ fn tunnel(mut client: std::net::TcpStream, seen: &Connects) {
     let _ = std::io::copy(&mut up_read, &mut client_write);
     let _ = client_write.shutdown(std::net::Shutdown::Both);
     let _ = pump.join();
+}
+
+/// The one rescue file in `dir` (`.NAME.sfrefresh-rescue-EPOCH.json`), checked private.
+pub fn rescue_file(dir: &TempDir) -> PathBuf {
+    let found: Vec<String> = dir
+        .names()
+        .into_iter()
+        .filter(|n| n.contains(".sfrefresh-rescue-") && n.ends_with(".json"))
+        .collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one rescue file in {:?}",
+        dir.names()
+    );
+    let path = dir.path(&found[0]);
+    let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the rescue file must be private");
+    path
 }

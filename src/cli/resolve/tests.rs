@@ -1,0 +1,223 @@
+//! Unit tests of option resolution: defaults, env fallbacks, precedence, and each usage error.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use super::*;
+use crate::cli::{Command, parse};
+
+fn parse_env(args: &[&str], env: &[(&str, &str)]) -> Result<Command, Error> {
+    let env: Vec<(String, OsString)> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), OsString::from(v)))
+        .collect();
+    parse(args.iter().copied(), &move |name| {
+        env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    })
+}
+
+fn args(args: &[&str], env: &[(&str, &str)]) -> RefreshArgs {
+    match parse_env(args, env) {
+        Ok(Command::Refresh(a)) => *a,
+        Ok(_) => panic!("expected a refresh"),
+        Err(e) => panic!("expected a refresh, got {e}"),
+    }
+}
+
+fn usage_error(args: &[&str], env: &[(&str, &str)]) -> String {
+    match parse_env(args, env) {
+        Err(Error::Usage { message, .. }) => message,
+        Err(e) => panic!("expected a usage error, got {e}"),
+        Ok(_) => panic!("expected a usage error"),
+    }
+}
+
+#[test]
+fn defaults() {
+    let a = args(&["--client-id", "abc", "tok.json"], &[]);
+    assert_eq!(a.target, TargetSpec::Path("tok.json".into()));
+    let c = &a.common;
+    assert_eq!(c.client_id.as_ref().unwrap().value, "abc");
+    assert_eq!(c.credentials, Credentials::IdOnly);
+    assert_eq!(c.endpoints, EndpointOpts::default());
+    assert!(matches!(c.proxy, ProxySetting::Env(ref e) if *e == ProxyEnv::default()));
+    assert_eq!(c.timeout, Duration::from_secs(30));
+    assert_eq!(c.retries, 2);
+    assert_eq!(a.if_older_than, None);
+    assert_eq!(a.print, None);
+    assert!(!a.verify_signature);
+}
+
+#[test]
+fn equals_form_and_all_flags() {
+    let dir = std::env::temp_dir().join(format!("sfrefresh-resolve-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = dir.join("s");
+    std::fs::write(&secret, " s3cret\n").unwrap();
+    let a = args(
+        &[
+            "--client-id=id",
+            &format!("--client-secret-file={}", secret.display()),
+            "--client-auth=basic",
+            "--token-url=http://127.0.0.1:1/t",
+            "--timeout=2.5",
+            "--retries=0",
+            "--if-older-than=1h30m",
+            "--print=json",
+            "-qv",
+            "-",
+        ],
+        &[],
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(a.target, TargetSpec::Stdio);
+    assert_eq!(
+        a.common.credentials,
+        Credentials::Basic(Secret::new("s3cret"))
+    );
+    assert_eq!(
+        a.common.endpoints.token_url.unwrap().value,
+        "http://127.0.0.1:1/t"
+    );
+    assert_eq!(a.common.timeout, Duration::from_millis(2500));
+    assert_eq!(a.common.retries, 0);
+    assert_eq!(a.if_older_than, Some(Duration::from_secs(5400)));
+    assert_eq!(a.print, Some(Print::Json));
+}
+
+#[test]
+fn env_fills_in_and_flags_win() {
+    let env = [
+        ("SF_TOKEN_FILE", "env.json"),
+        ("SF_CLIENT_ID", "envid"),
+        ("SF_CLIENT_SECRET", "  s3cret\n"),
+        ("SF_TOKEN_URL", "https://env.example/t"),
+    ];
+    let a = args(&[], &env);
+    assert_eq!(a.target, TargetSpec::Path("env.json".into()));
+    assert_eq!(
+        a.common.client_id.unwrap(),
+        Sourced {
+            value: "envid".into(),
+            source: "SF_CLIENT_ID"
+        }
+    );
+    assert_eq!(
+        a.common.credentials,
+        Credentials::Post(Secret::new("s3cret"))
+    );
+    assert_eq!(a.common.endpoints.token_url.unwrap().source, "SF_TOKEN_URL");
+
+    let a = args(
+        &[
+            "--client-id",
+            "flagid",
+            "--token-url",
+            "https://flag.example/t",
+            "flag.json",
+        ],
+        &env,
+    );
+    assert_eq!(a.target, TargetSpec::Path("flag.json".into()));
+    assert_eq!(a.common.client_id.unwrap().value, "flagid");
+    let url = a.common.endpoints.token_url.unwrap();
+    assert_eq!(
+        (url.value.as_str(), url.source),
+        ("https://flag.example/t", "--token-url")
+    );
+}
+
+#[test]
+fn empty_env_counts_as_unset() {
+    let a = args(
+        &["--client-id", "x", "t.json"],
+        &[("SF_CLIENT_SECRET", ""), ("SF_TOKEN_URL", "")],
+    );
+    assert_eq!(a.common.credentials, Credentials::IdOnly);
+    assert_eq!(a.common.endpoints.token_url, None);
+}
+
+#[test]
+fn no_client_id_is_left_for_the_token_file() {
+    let a = args(&["t.json"], &[]);
+    assert_eq!(a.common.client_id, None);
+}
+
+#[test]
+fn proxy_settings() {
+    let env = [
+        ("HTTPS_PROXY", "http://upper:1"),
+        ("https_proxy", "http://lower:1"),
+        ("ALL_PROXY", "http://all:1"),
+        ("HTTP_PROXY", "http://plain:1"),
+        ("NO_PROXY", "internal"),
+    ];
+    let a = args(&["--client-id", "x", "t"], &env);
+    let ProxySetting::Env(e) = a.common.proxy else {
+        panic!()
+    };
+    assert_eq!(
+        e.https,
+        Some(Sourced {
+            value: "http://lower:1".into(),
+            source: "https_proxy"
+        })
+    );
+    assert_eq!(e.http.unwrap().source, "HTTP_PROXY");
+    assert_eq!(e.all.unwrap().source, "ALL_PROXY");
+    assert_eq!(e.no_proxy.as_deref(), Some("internal"));
+    let a = args(&["--client-id", "x", "--proxy", "http://p:3128", "t"], &env);
+    assert!(matches!(a.common.proxy, ProxySetting::Flag(ref p) if p.shown() == "http://p:3128"));
+    let a = args(&["--client-id", "x", "--no-proxy", "t"], &env);
+    assert!(matches!(a.common.proxy, ProxySetting::Off));
+    assert!(
+        usage_error(
+            &["--client-id", "x", "--no-proxy", "--proxy", "http://p", "t"],
+            &[]
+        )
+        .contains("together")
+    );
+}
+
+#[test]
+fn help_and_version_win() {
+    assert!(matches!(
+        parse_env(&["--help"], &[]),
+        Ok(Command::Help(None))
+    ));
+    assert!(matches!(
+        parse_env(&["-h", "--client-id", "x"], &[]),
+        Ok(Command::Help(None))
+    ));
+    assert!(matches!(parse_env(&["-V"], &[]), Ok(Command::Version)));
+}
+
+#[test]
+fn usage_errors_name_the_flag() {
+    assert!(usage_error(&["--client-id", "x"], &[]).contains("TOKEN_FILE"));
+    assert!(usage_error(&["--client-id", "x", "a", "b"], &[]).contains("'b'"));
+    assert!(usage_error(&["--client-id", "x", "--bogus", "a"], &[]).contains("--bogus"));
+    for (flag, value) in [
+        ("--timeout", "0"),
+        ("--timeout", "nan"),
+        ("--retries", "-1"),
+        ("--print", "all"),
+        ("--client-auth", "jwt"),
+        ("--if-older-than", "5y"),
+    ] {
+        assert!(
+            usage_error(&["--client-id", "x", flag, value, "a"], &[]).contains(flag),
+            "{flag} {value}"
+        );
+    }
+    assert!(usage_error(&["--client-id", "", "a"], &[]).contains("empty"));
+    assert!(usage_error(&["--client-id"], &[]).contains("--client-id"));
+    assert!(
+        usage_error(&["--client-id", "x", "--client-auth", "basic", "a"], &[]).contains("secret")
+    );
+    assert!(usage_error(&["--client-id", "x", "--print", "token", "-"], &[]).contains("'-'"));
+    assert!(usage_error(&["--client-id", "x", "--verify-signature", "t"], &[]).contains("secret"));
+    // There is no flag that carries the secret itself, and the message says why.
+    let m = usage_error(&["--client-id", "x", "--client-secret", "s", "a"], &[]);
+    assert!(m.contains("--client-secret-file"), "{m}");
+}

@@ -1,0 +1,305 @@
+//! `sfrefresh [refresh] [OPTIONS] TOKEN_FILE`: open, read, decide, check, send, merge,
+//! save, report; every step in order on one page.
+
+use std::time::{Duration, Instant};
+
+use crate::answer::Answer;
+use crate::cli::{Common, RefreshArgs, Sourced};
+use crate::clock::{human, now_ms};
+use crate::endpoint::{self, Endpoint};
+use crate::error::Error;
+use crate::net;
+use crate::oauth::{self, Exchange, Policy};
+use crate::print;
+use crate::proxy::{self, Route};
+use crate::report::{Log, Redactor, sanitize, say};
+use crate::signature;
+use crate::target::Target;
+use crate::token::{self, Doc, MAX_FILE};
+
+/// Room kept for what an answer adds to the file, in the pre-send space check.
+const ANSWER_ROOM: u64 = 64 * 1024;
+
+pub(crate) fn run(args: &RefreshArgs) -> Result<(), Error> {
+    let c = &args.common;
+    let log = c.log;
+    let deadline = Instant::now() + c.timeout;
+    let target = Target::open(&args.target, deadline, c.timeout, &log)?;
+    let input = target.read()?;
+    let parsed = token::parse_token(&input).map_err(|p| target.error(p))?;
+    let mut doc = parsed.doc;
+    if let Some(age) = fresh(args, &doc, &log) {
+        return finish_skip(args, &target, &doc, &input, age);
+    }
+    let client_id = client_id(c, &doc)?;
+    let endpoint = endpoint::choose(&c.endpoints, &doc)?;
+    log.step(format_args!(
+        "token endpoint {} (from {})",
+        endpoint.url, endpoint.source
+    ));
+    let route = proxy::route(&endpoint.uri, &c.proxy)?;
+    log_route(&log, &route);
+    if args.verify_signature {
+        check_stored_signature(c, &doc, &target, &log)?;
+    }
+    let planned = token::to_file_text(&doc, &[&input]).len() as u64 + ANSWER_ROOM;
+    if planned > MAX_FILE {
+        return Err(target.error(format!(
+            "is too large to refresh safely: with room for the answer it would pass the \
+             1 MiB that sfrefresh reads back ({} KiB); nothing was sent",
+            planned / 1024
+        )));
+    }
+    target.check_writable(planned)?;
+
+    let mut redactor = Redactor::default();
+    redactor.add(&parsed.refresh_token);
+    secrets_of(c, &doc, &route, &mut redactor);
+    let http = net::agent(c.roots.clone(), &route);
+    let fields = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", parsed.refresh_token.expose()),
+    ];
+    let exchange = Exchange {
+        url: &endpoint.url,
+        proxy: proxy_shown(&route),
+        fields: &fields,
+        client_id: &client_id.value,
+        credentials: &c.credentials,
+    };
+    let policy = Policy {
+        deadline,
+        timeout: c.timeout,
+        retries: c.retries,
+    };
+    let answer = oauth::token_request(&http, &exchange, &policy, &log, &redactor).map_err(|f| {
+        match f.keep {
+            Some(raw) => rescued(&target, &raw, *f.error),
+            None => *f.error,
+        }
+    })?;
+    if args.verify_signature {
+        verify_answer(c, &answer, &endpoint, &log).map_err(|e| rescued(&target, &answer.raw, e))?;
+    }
+    let merged = token::merge(&mut doc, answer.doc, now_ms());
+    let text = token::to_file_text(&doc, &[&input, &answer.raw]);
+    if text.len() as u64 > MAX_FILE {
+        let e = target.error(format!(
+            "cannot be saved: with the answer it would be {} KiB, more than the 1 MiB that \
+             sfrefresh reads back",
+            text.len() / 1024
+        ));
+        return Err(rescued(&target, &answer.raw, e));
+    }
+    target
+        .save(&text, &log)
+        .map_err(|e| rescued(&target, &answer.raw, rotated_note(e, merged.rotated)))?;
+    if let (Some(form), Target::File(f)) = (args.print, &target) {
+        let bytes = print::render(form, &doc, &text).map_err(|problem| Error::Output {
+            problem: format!("{problem} (the token file {} is saved)", f.shown()),
+        })?;
+        print::emit(&bytes, f.shown())?;
+    }
+    log.status(format_args!(
+        "refreshed token for {} ({})",
+        org(&doc, &endpoint.url),
+        if merged.rotated {
+            "refresh token rotated"
+        } else {
+            "refresh token kept"
+        }
+    ));
+    Ok(())
+}
+
+/// The token is fresh enough to keep: `--if-older-than` is set, the token was issued
+/// less than that long ago, and there is an access token to use. `-v` says why not.
+fn fresh(args: &RefreshArgs, doc: &Doc, log: &Log) -> Option<Duration> {
+    let Some(limit) = args.if_older_than else {
+        log.step(format_args!("refreshing: no --if-older-than given"));
+        return None;
+    };
+    let Some(age) = token::age(doc, now_ms()) else {
+        log.step(format_args!(
+            "refreshing: the token file has no usable issued_at to compare with --if-older-than {}",
+            human(limit)
+        ));
+        return None;
+    };
+    if token::access_token(doc).is_err() {
+        log.step(format_args!(
+            "refreshing: the token file has no access_token"
+        ));
+        return None;
+    }
+    if age >= limit {
+        log.step(format_args!(
+            "refreshing: issued {} ago, not younger than --if-older-than {}",
+            human(age),
+            human(limit)
+        ));
+        return None;
+    }
+    Some(age)
+}
+
+fn finish_skip(
+    args: &RefreshArgs,
+    target: &Target,
+    doc: &Doc,
+    input: &[u8],
+    age: Duration,
+) -> Result<(), Error> {
+    match (args.print, target) {
+        (_, Target::Stdio) => target.save(input, &args.common.log)?,
+        (Some(form), Target::File(f)) => {
+            let bytes = print::render(form, doc, input).map_err(|problem| Error::Output {
+                problem: format!("{problem} (the token file {} is unchanged)", f.shown()),
+            })?;
+            print::emit(&bytes, f.shown())?;
+        }
+        (None, Target::File(_)) => {}
+    }
+    args.common.log.status(format_args!(
+        "token for {} is fresh (issued {} ago), not refreshed",
+        org(doc, "the token file"),
+        human(age)
+    ));
+    Ok(())
+}
+
+/// The client id: the flag or env var, else the one the token file records.
+fn client_id(c: &Common, doc: &Doc) -> Result<Sourced<String>, Error> {
+    if let Some(id) = &c.client_id {
+        return Ok(id.clone());
+    }
+    match doc.get("client_id").and_then(|v| v.as_str()) {
+        Some(id) if !id.trim().is_empty() => Ok(Sourced {
+            value: id.to_string(),
+            source: "the token file's \"client_id\"",
+        }),
+        _ => Err(Error::usage(
+            "no client id: pass --client-id or set SF_CLIENT_ID (the Connected App's consumer key)",
+        )),
+    }
+}
+
+fn log_route(log: &Log, route: &Route) {
+    match route {
+        Route::Direct(why) => log.step(format_args!("connecting directly: {why}")),
+        Route::Proxy(p) => log.step(format_args!(
+            "connecting through proxy {} (from {})",
+            p.shown(),
+            p.source
+        )),
+    }
+}
+
+fn proxy_shown(route: &Route) -> Option<&str> {
+    match route {
+        Route::Proxy(p) => Some(p.shown()),
+        Route::Direct(_) => None,
+    }
+}
+
+/// Every secret this run knows, so that none is shown in server text.
+fn secrets_of(c: &Common, doc: &Doc, route: &Route, redactor: &mut Redactor) {
+    if let Some(s) = c.credentials.secret() {
+        redactor.add(s);
+    }
+    if let Ok(t) = token::access_token(doc) {
+        redactor.add(&t);
+    }
+    if let Route::Proxy(p) = route {
+        for s in [&p.user, &p.password].into_iter().flatten() {
+            redactor.add(s);
+        }
+    }
+}
+
+/// `--verify-signature` checks the stored signature first: a wrong secret is then a
+/// usage error before anything is sent, not a mismatch after a rotating server has
+/// consumed the refresh token.
+fn check_stored_signature(c: &Common, doc: &Doc, target: &Target, log: &Log) -> Result<(), Error> {
+    let Some(secret) = c.credentials.secret() else {
+        return Ok(());
+    };
+    match signature::check(doc, secret) {
+        signature::Check::Valid => {
+            log.step(format_args!(
+                "the stored signature matches the client secret"
+            ));
+            Ok(())
+        }
+        signature::Check::Absent => {
+            log.step(format_args!(
+                "the token file has no id, issued_at and signature to check the secret with"
+            ));
+            Ok(())
+        }
+        signature::Check::Mismatch => Err(Error::usage(format!(
+            "--verify-signature: the signature stored in {} does not match the client secret: \
+             the secret belongs to another app, or the file was altered; nothing was sent",
+            target.shown()
+        ))),
+    }
+}
+
+fn verify_answer(c: &Common, answer: &Answer, endpoint: &Endpoint, log: &Log) -> Result<(), Error> {
+    let Some(secret) = c.credentials.secret() else {
+        return Ok(());
+    };
+    match signature::check(&answer.doc, secret) {
+        signature::Check::Valid => {
+            log.step(format_args!("signature verified"));
+            Ok(())
+        }
+        signature::Check::Absent => {
+            log.step(format_args!(
+                "the answer has no id, issued_at and signature to verify"
+            ));
+            Ok(())
+        }
+        signature::Check::Mismatch => Err(Error::Signature {
+            url: endpoint.url.clone(),
+        }),
+    }
+}
+
+/// A failed save after the server rotated the refresh token: say what that means.
+fn rotated_note(e: Error, rotated: bool) -> Error {
+    match e {
+        Error::TokenFile { path, problem } if rotated => Error::TokenFile {
+            path,
+            problem: format!(
+                "{problem}; the server rotated the refresh token and the new one \
+                 could not be kept in the file, so use the rescue file or authorise again"
+            ),
+        },
+        e => e,
+    }
+}
+
+/// Writes the answer to a rescue file and says where, keeping the error (and its exit code).
+fn rescued(target: &Target, raw: &[u8], e: Error) -> Error {
+    match target.rescue(raw) {
+        Ok(path) => say(format_args!(
+            "the server's answer (which may hold the only copy of a new refresh token) was \
+             saved to {} (mode 0600); keep it until the token file works again",
+            crate::rescue::shown(&path)
+        )),
+        Err(why) => say(format_args!(
+            "the server's answer could not be saved to a rescue file either: {}",
+            sanitize(&why)
+        )),
+    }
+    e
+}
+
+/// The org for the status line: the file's `instance_url`, else `fallback`.
+fn org(doc: &Doc, fallback: &str) -> String {
+    match doc.get("instance_url").and_then(|v| v.as_str()) {
+        Some(u) => sanitize(u),
+        None => fallback.to_string(),
+    }
+}
