@@ -7,7 +7,7 @@ STATIC_TARGET = x86_64-unknown-linux-musl
 MAX_SIZE      = 2097152
 MANDIR        = $(DESTDIR)$(PREFIX)/share/man/man1
 
-.PHONY: build test demo static empty-root-test recipes-test bench install clean
+.PHONY: build test demo static empty-root-test recipes-test bench install clean oidc-deps
 
 build:
 	$(CARGO) build --release --locked
@@ -16,6 +16,17 @@ test:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) test --locked
+
+# Node packages for the interop tests against oidc-provider (tests/oidc.rs): npm ci,
+# only when package-lock.json changed since the last install. Without them those
+# tests print SKIPPED (and fail under CI=true). Needs Node.js 20 or later and npm.
+OIDC = tests/oidc
+oidc-deps:
+	@command -v npm >/dev/null || \
+		{ echo "make oidc-deps: npm is missing (Node.js 20 or later)" >&2; exit 1; }
+	@cmp -s $(OIDC)/package-lock.json $(OIDC)/node_modules/.installed-package-lock.json || { \
+		npm ci --prefix $(OIDC) --no-audit --no-fund --loglevel=error && \
+		cp $(OIDC)/package-lock.json $(OIDC)/node_modules/.installed-package-lock.json; }
 
 demo: build
 	$(CARGO) build --release --locked --example token_server

@@ -6,5 +6,6 @@ mod util;
 mod concurrency;
 mod docs;
 mod faults;
+mod oidc;
 mod refresh;
 mod tls;
