@@ -8,4 +8,5 @@ mod docs;
 mod faults;
 mod oidc;
 mod refresh;
+mod reliability;
 mod tls;
