@@ -6,5 +6,6 @@ mod util;
 mod concurrency;
 mod docs;
 mod faults;
+mod interop;
 mod refresh;
 mod tls;
