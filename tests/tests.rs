@@ -6,6 +6,7 @@ mod util;
 mod concurrency;
 mod docs;
 mod faults;
+mod interop;
 mod oidc;
 mod refresh;
 mod reliability;
