@@ -227,7 +227,11 @@ fn refusal_hint(oauth: Option<&OAuthError>) -> &'static str {
     };
     let description = o.description.as_deref().unwrap_or("").to_ascii_lowercase();
     match o.error.as_str() {
-        "invalid_grant" if description.contains("expired access/refresh token") => {
+        // Salesforce's own wording, or a server that says no more (as most do): the
+        // usual reason is a dead refresh token.
+        "invalid_grant"
+            if description.is_empty() || description.contains("expired access/refresh token") =>
+        {
             "the refresh token is expired or revoked (or the user is blocked): \
              authorise again to get a new token file"
         }

@@ -37,7 +37,11 @@ fn an_unparseable_head_after_a_status_line_is_not_retried() {
         let file = dir.write("tok.json", TOKEN);
         let out = run(&mut refresh_cmd(&server, &file, &["--retries", "2"]));
         assert_eq!(out.code, 4, "{what}: {}", out.stderr);
-        assert_eq!(server.requests().len(), 1, "{what}: the request was replayed");
+        assert_eq!(
+            server.requests().len(),
+            1,
+            "{what}: the request was replayed"
+        );
         let first = out.stderr.lines().next().unwrap_or_default().to_string();
         assert!(
             first.starts_with(&format!(
@@ -55,7 +59,10 @@ fn an_unparseable_head_after_a_status_line_is_not_retried() {
             "{what}: {first}"
         );
         assert!(!out.stderr.contains("HTTP 0"), "{what}: {}", out.stderr);
-        assert!(out.stderr.contains("sfrefresh: hint: do not simply run it again"));
+        assert!(
+            out.stderr
+                .contains("sfrefresh: hint: do not simply run it again")
+        );
         assert_untouched(&dir, &file, TOKEN);
     }
 }
@@ -69,14 +76,22 @@ fn a_head_cut_off_after_the_status_line_is_not_retried() {
     let out = run(&mut refresh_cmd(&server, &file, &[]));
     assert_eq!(out.code, 4, "{}", out.stderr);
     assert_eq!(server.requests().len(), 1);
-    assert!(out.stderr.contains("answered, but the answer could not be read"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("answered, but the answer could not be read"),
+        "{}",
+        out.stderr
+    );
     assert_untouched(&dir, &file, TOKEN);
 }
 
 #[test]
 fn a_transient_answer_with_a_broken_head_is_still_not_retried_but_a_silent_close_is() {
     // Nothing arrived: safe to send again.
-    let server = Server::scripted(vec![Reply::text(200, "").mode(Mode::Close), Reply::token("new")]);
+    let server = Server::scripted(vec![
+        Reply::text(200, "").mode(Mode::Close),
+        Reply::token("new"),
+    ]);
     let dir = TempDir::new();
     let file = dir.write("tok.json", TOKEN);
     let out = run(&mut refresh_cmd(&server, &file, &["-q"]));
@@ -131,7 +146,10 @@ fn break_during_request(
     let child = cmd.spawn().unwrap();
     let started = Instant::now();
     while server.requests().is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(5), "no request arrived");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "no request arrived"
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     meanwhile();
@@ -157,9 +175,16 @@ fn a_save_that_fails_after_the_answer_leaves_a_rescue_file_beside_the_token_file
     );
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(lines.len(), 2, "{}", out.stderr);
-    assert!(lines[0].contains(&rescue.display().to_string()), "{}", out.stderr);
     assert!(
-        lines[1].starts_with(&format!("sfrefresh: error: token file {}: cannot be saved:", file.display())),
+        lines[0].contains(&rescue.display().to_string()),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "sfrefresh: error: token file {}: cannot be saved:",
+            file.display()
+        )),
         "{}",
         out.stderr
     );
@@ -206,8 +231,15 @@ fn the_rescue_falls_back_to_xdg_runtime_dir() {
     assert!(names[0].starts_with("sfrefresh-rescue-tok.json-") && names[0].ends_with(".json"));
     let rescue = runtime.path(&names[0]);
     assert_eq!(fs::read_to_string(&rescue).unwrap(), format!("{answer}\n"));
-    assert_eq!(fs::metadata(&rescue).unwrap().permissions().mode() & 0o777, 0o600);
-    assert!(out.stderr.contains(&rescue.display().to_string()), "{}", out.stderr);
+    assert_eq!(
+        fs::metadata(&rescue).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert!(
+        out.stderr.contains(&rescue.display().to_string()),
+        "{}",
+        out.stderr
+    );
 }
 
 // ---- 3. the pre-send check proves the save will work ----
@@ -251,14 +283,24 @@ fn a_fifo_socket_or_device_is_refused_at_once() {
     let server = Server::scripted(vec![]);
     let dir = TempDir::new();
     let fifo = dir.path("fifo.json");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(made.success());
     let socket = dir.path("sock.json");
     let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
-    for path in [fifo.as_path(), socket.as_path(), std::path::Path::new("/dev/null")] {
+    for path in [
+        fifo.as_path(),
+        socket.as_path(),
+        std::path::Path::new("/dev/null"),
+    ] {
         let started = Instant::now();
         let out = run(&mut refresh_cmd(&server, path, &["--timeout", "30"]));
-        assert!(started.elapsed() < Duration::from_secs(5), "{path:?} blocked");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{path:?} blocked"
+        );
         assert_eq!(out.code, 3, "{path:?}: {}", out.stderr);
         assert_eq!(
             out.stderr,
@@ -280,7 +322,11 @@ fn a_240_byte_file_name_is_refreshed() {
     let file = dir.write(&name, TOKEN);
     let out = run(&mut refresh_cmd(&server, &file, &["-q"]));
     assert_eq!((out.code, out.stderr.as_str()), (0, ""));
-    assert!(fs::read_to_string(&file).unwrap().contains("\"access_token\": \"new\""));
+    assert!(
+        fs::read_to_string(&file)
+            .unwrap()
+            .contains("\"access_token\": \"new\"")
+    );
     assert_eq!(dir.names(), vec![name]);
 }
 
@@ -358,7 +404,11 @@ fn a_file_too_large_to_grow_is_refused_before_sending() {
         "{}",
         out.stderr
     );
-    assert!(out.stderr.ends_with("; nothing was sent\n"), "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with("; nothing was sent\n"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(server.connections(), 0);
 }
 
@@ -375,7 +425,11 @@ fn a_broken_stderr_does_not_abort_a_successful_refresh() {
     cmd.stderr(Stdio::from(writer)).stdout(Stdio::null());
     let status = cmd.status().unwrap();
     assert_eq!(status.code(), Some(0), "{status:?}");
-    assert!(fs::read_to_string(&file).unwrap().contains("\"access_token\": \"new\""));
+    assert!(
+        fs::read_to_string(&file)
+            .unwrap()
+            .contains("\"access_token\": \"new\"")
+    );
 }
 
 #[test]
@@ -386,7 +440,11 @@ fn a_closed_stderr_does_not_abort_an_error_either() {
     let status = std::process::Command::new("sh")
         .env_clear()
         .arg("-c")
-        .arg(format!("exec 2>&-; exec '{}' --client-id x '{}'", bin.to_string_lossy(), file.display()))
+        .arg(format!(
+            "exec 2>&-; exec '{}' --client-id x '{}'",
+            bin.to_string_lossy(),
+            file.display()
+        ))
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(3));
@@ -397,7 +455,10 @@ fn a_failed_print_is_exit_3_and_names_the_saved_file() {
     let server = Server::scripted(vec![Reply::token("new")]);
     let dir = TempDir::new();
     let file = dir.write("tok.json", TOKEN);
-    let full = fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let full = fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
     let mut cmd = refresh_cmd(&server, &file, &["--print", "token", "-q"]);
     cmd.stdout(Stdio::from(full)).stderr(Stdio::piped());
     let out: Out = cmd.output().unwrap().into();
@@ -410,7 +471,11 @@ fn a_failed_print_is_exit_3_and_names_the_saved_file() {
             file.display()
         )
     );
-    assert!(fs::read_to_string(&file).unwrap().contains("\"access_token\": \"new\""));
+    assert!(
+        fs::read_to_string(&file)
+            .unwrap()
+            .contains("\"access_token\": \"new\"")
+    );
 }
 
 #[test]
@@ -434,7 +499,8 @@ fn print_token_refuses_control_characters_but_saves_the_file() {
         )
     );
     assert!(!out.stderr.contains('\x1b'));
-    let saved: serde_json::Value = serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
+    let saved: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!(saved["access_token"], "bad\u{1b}[2Jtoken");
 }
 
@@ -473,7 +539,14 @@ fn a_proxy_407_is_not_retried_and_names_the_proxy() {
     let out = run(&mut refresh_cmd(
         &server,
         &file,
-        &["--cacert", cert_path("ca.pem").to_str().unwrap(), "--proxy", &proxy_url, "--retries", "2"],
+        &[
+            "--cacert",
+            cert_path("ca.pem").to_str().unwrap(),
+            "--proxy",
+            &proxy_url,
+            "--retries",
+            "2",
+        ],
     ));
     assert_eq!(out.code, 4, "{}", out.stderr);
     assert_eq!(
@@ -501,12 +574,13 @@ fn an_unreachable_proxy_is_named_not_the_endpoint() {
     let server = Server::tls("server", vec![]);
     let dir = TempDir::new();
     let file = dir.write("tok.json", TOKEN);
-    let out = run(&mut refresh_cmd(
+    let ca = cert_path("ca.pem");
+    let mut cmd = refresh_cmd(
         &server,
         &file,
-        &["--cacert", cert_path("ca.pem").to_str().unwrap(), "--retries", "1"],
-    )
-    .env("https_proxy", format!("http://u:pw@127.0.0.1:{port}")));
+        &["--cacert", ca.to_str().unwrap(), "--retries", "1"],
+    );
+    let out = run(cmd.env("https_proxy", format!("http://u:pw@127.0.0.1:{port}")));
     assert_eq!(out.code, 4, "{}", out.stderr);
     assert_eq!(
         out.stderr,
@@ -523,31 +597,48 @@ fn an_unreachable_proxy_is_named_not_the_endpoint() {
 fn a_proxy_password_with_special_characters_is_never_printed() {
     let expected = format!("Basic {}", base64_of("me:p#a/s?s@x"));
     let proxy = ConnectProxy::with_auth(&expected);
-    let server = Server::tls("server", vec![Reply::token("new")]);
+    let server = Server::tls("server", vec![Reply::token("new"), Reply::token("newer")]);
     let dir = TempDir::new();
     let file = dir.write("tok.json", TOKEN);
     for proxy_url in [
         format!("http://me:p#a/s?s@x@127.0.0.1:{}", proxy.addr.port()),
-        format!("http://me:p%23a%2Fs%3Fs%40x@127.0.0.1:{}", proxy.addr.port()),
+        format!(
+            "http://me:p%23a%2Fs%3Fs%40x@127.0.0.1:{}",
+            proxy.addr.port()
+        ),
     ] {
         let out = run(&mut refresh_cmd(
             &server,
             &file,
-            &["--cacert", cert_path("ca.pem").to_str().unwrap(), "--proxy", &proxy_url, "-v"],
+            &[
+                "--cacert",
+                cert_path("ca.pem").to_str().unwrap(),
+                "--proxy",
+                &proxy_url,
+                "-v",
+            ],
         ));
         assert!(
             contains_none(&out.stderr, &["p#a", "p%23", "s?s", "%3Fs", "a/s"]),
             "{}",
             out.stderr
         );
-        assert!(out.stderr.contains(&format!("http://***@127.0.0.1:{}", proxy.addr.port())));
+        assert!(
+            out.stderr
+                .contains(&format!("http://***@127.0.0.1:{}", proxy.addr.port()))
+        );
         if out.code == 0 {
             continue;
         }
         panic!("{}", out.stderr);
     }
     // The right credentials reached the proxy, decoded the same both ways.
-    assert!(proxy.seen().iter().all(|(_, auth)| auth.as_deref() == Some(expected.as_str())));
+    assert!(
+        proxy
+            .seen()
+            .iter()
+            .all(|(_, auth)| auth.as_deref() == Some(expected.as_str()))
+    );
 }
 
 fn base64_of(s: &str) -> String {
