@@ -1,6 +1,5 @@
 //! The help, the man page and the README name the same options, env vars and exit codes.
 
-
 use std::fs;
 
 use crate::util::*;
