@@ -334,6 +334,7 @@ impl Builder {
             let access = state.new_access();
             state.families.push(Family {
                 grant: "seed",
+                issued_at: now_ms(),
                 refresh: vec![seed],
                 access: vec![access],
                 ..Family::default()
@@ -941,12 +942,19 @@ fn accept(listener: TcpListener, shared: Arc<Shared>, tls: Option<Arc<rustls::Se
     }
 }
 
-/// A request that cannot be served: answered with this status, then the connection closes.
-struct Malformed(u16, &'static str);
+/// Why no request could be read.
+enum Unreadable {
+    /// The client went away or fell silent: close without a word.
+    Gone,
+    /// Answer this status and reason, then close.
+    Bad(u16, &'static str),
+}
 
-impl From<io::Error> for Malformed {
+use Unreadable::{Bad, Gone};
+
+impl From<io::Error> for Unreadable {
     fn from(_: io::Error) -> Self {
-        Malformed(0, "")
+        Gone
     }
 }
 
@@ -955,8 +963,8 @@ fn serve<S: Read + Write>(stream: &mut S, shared: &Shared, connection: usize) {
     loop {
         let request = match read_request(&mut reader, shared, connection) {
             Ok(Some(r)) => r,
-            Ok(None) | Err(Malformed(0, _)) => return,
-            Err(Malformed(status, why)) => {
+            Ok(None) | Err(Gone) => return,
+            Err(Bad(status, why)) => {
                 let reply = Reply::text(status, "text/plain", &format!("{why}\n"));
                 let _ = reply.write(reader.get_mut(), false);
                 return;
@@ -973,7 +981,7 @@ fn serve<S: Read + Write>(stream: &mut S, shared: &Shared, connection: usize) {
     }
 }
 
-fn read_line(reader: &mut impl BufRead, limit: &mut u64) -> Result<Option<String>, Malformed> {
+fn read_line(reader: &mut impl BufRead, limit: &mut u64) -> Result<Option<String>, Unreadable> {
     let mut buf = Vec::new();
     let n = reader.by_ref().take(*limit).read_until(b'\n', &mut buf)?;
     if n == 0 {
@@ -982,12 +990,12 @@ fn read_line(reader: &mut impl BufRead, limit: &mut u64) -> Result<Option<String
     *limit -= n as u64;
     if buf.last() != Some(&b'\n') {
         return Err(if *limit == 0 {
-            Malformed(431, "request head too large")
+            Bad(431, "request head too large")
         } else {
-            Malformed(0, "")
+            Gone
         });
     }
-    let line = String::from_utf8(buf).map_err(|_| Malformed(400, "head is not UTF-8"))?;
+    let line = String::from_utf8(buf).map_err(|_| Bad(400, "head is not UTF-8"))?;
     Ok(Some(line.trim_end_matches(['\r', '\n']).to_string()))
 }
 
@@ -995,7 +1003,7 @@ fn read_request<S: Read + Write>(
     reader: &mut BufReader<&mut S>,
     shared: &Shared,
     connection: usize,
-) -> Result<Option<Request>, Malformed> {
+) -> Result<Option<Request>, Unreadable> {
     let mut limit = MAX_HEAD;
     // Blank lines before a request line are ignored (RFC 9112 §2.2).
     let line = loop {
@@ -1008,30 +1016,30 @@ fn read_request<S: Read + Write>(
     let at = shared.started.elapsed();
     let parts: Vec<&str> = line.split(' ').collect();
     let [method, target, version] = parts[..] else {
-        return Err(Malformed(400, "bad request line"));
+        return Err(Bad(400, "bad request line"));
     };
     if !method.bytes().all(|b| b.is_ascii_uppercase()) || method.is_empty() {
-        return Err(Malformed(400, "bad method"));
+        return Err(Bad(400, "bad method"));
     }
     if version != "HTTP/1.1" && version != "HTTP/1.0" {
-        return Err(Malformed(505, "HTTP/1.x only"));
+        return Err(Bad(505, "HTTP/1.x only"));
     }
     if !target.starts_with('/') {
-        return Err(Malformed(400, "bad request target"));
+        return Err(Bad(400, "bad request target"));
     }
     let mut headers = Vec::new();
     loop {
         let Some(h) = read_line(reader, &mut limit)? else {
-            return Err(Malformed(0, ""));
+            return Err(Gone);
         };
         if h.is_empty() {
             break;
         }
         let Some((k, v)) = h.split_once(':') else {
-            return Err(Malformed(400, "bad header line"));
+            return Err(Bad(400, "bad header line"));
         };
         if k.is_empty() || k.trim() != k {
-            return Err(Malformed(400, "bad header name"));
+            return Err(Bad(400, "bad header name"));
         }
         headers.push((k.to_string(), v.trim().to_string()));
     }
@@ -1042,20 +1050,20 @@ fn read_request<S: Read + Write>(
             .map(|(_, v)| v.as_str())
     };
     if version == "HTTP/1.1" && header("host").is_none() {
-        return Err(Malformed(400, "missing Host"));
+        return Err(Bad(400, "missing Host"));
     }
     let chunked = match header("transfer-encoding") {
         None => false,
         Some(te) if te.eq_ignore_ascii_case("chunked") => true,
-        Some(_) => return Err(Malformed(501, "unsupported Transfer-Encoding")),
+        Some(_) => return Err(Bad(501, "unsupported Transfer-Encoding")),
     };
     let length = match header("content-length") {
         _ if chunked => None,
         None => Some(0),
         Some(v) => match v.parse::<usize>() {
             Ok(n) if n <= MAX_BODY => Some(n),
-            Ok(_) => return Err(Malformed(413, "body too large")),
-            Err(_) => return Err(Malformed(400, "bad Content-Length")),
+            Ok(_) => return Err(Bad(413, "body too large")),
+            Err(_) => return Err(Bad(400, "bad Content-Length")),
         },
     };
     if header("expect").is_some_and(|e| e.eq_ignore_ascii_case("100-continue")) {
@@ -1097,17 +1105,17 @@ fn read_request<S: Read + Write>(
     }))
 }
 
-fn read_chunked(reader: &mut impl BufRead) -> Result<Vec<u8>, Malformed> {
+fn read_chunked(reader: &mut impl BufRead) -> Result<Vec<u8>, Unreadable> {
     let mut body = Vec::new();
     let mut limit = MAX_HEAD;
     loop {
         let Some(size_line) = read_line(reader, &mut limit)? else {
-            return Err(Malformed(0, ""));
+            return Err(Gone);
         };
         let size = size_line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size, 16).map_err(|_| Malformed(400, "bad chunk"))?;
-        if body.len() + size > MAX_BODY {
-            return Err(Malformed(413, "body too large"));
+        let size = usize::from_str_radix(size, 16).map_err(|_| Bad(400, "bad chunk"))?;
+        if size > MAX_BODY - body.len() {
+            return Err(Bad(413, "body too large"));
         }
         if size == 0 {
             // Trailers, up to the empty line.
@@ -1116,7 +1124,7 @@ fn read_chunked(reader: &mut impl BufRead) -> Result<Vec<u8>, Malformed> {
                     return Ok(body);
                 }
             }
-            return Err(Malformed(0, ""));
+            return Err(Gone);
         }
         let start = body.len();
         body.resize(start + size, 0);
@@ -1124,7 +1132,7 @@ fn read_chunked(reader: &mut impl BufRead) -> Result<Vec<u8>, Malformed> {
         let mut crlf = [0; 2];
         reader.read_exact(&mut crlf)?;
         if &crlf != b"\r\n" {
-            return Err(Malformed(400, "bad chunk"));
+            return Err(Bad(400, "bad chunk"));
         }
     }
 }
@@ -1719,7 +1727,7 @@ fn jwt_bearer(shared: &Shared, req: &Request) -> Result<Reply, Reply> {
         return Err(invalid("invalid assertion"));
     };
     let now = now_secs();
-    if exp + JWT_SKEW < now {
+    if exp.saturating_add(JWT_SKEW) < now {
         // What Salesforce users report for an expired assertion.
         return Err(invalid("expired authorization code"));
     }

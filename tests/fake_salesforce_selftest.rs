@@ -1076,6 +1076,10 @@ fn jwt_bearer_refusals_are_salesforce_worded() {
         grant("invalid assertion")
     );
     assert_eq!(
+        refused(&with("exp", json!(u64::MAX))),
+        grant("invalid assertion")
+    );
+    assert_eq!(
         refused(&with("sub", json!("someone@else.example"))),
         grant("user hasn't approved this consumer")
     );
@@ -1248,6 +1252,11 @@ fn malformed_requests_get_400_and_the_server_keeps_serving() {
     let mut conn = Conn::open(&server);
     conn.send_raw(
         b"POST /services/oauth2/token HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n",
+    );
+    assert_eq!(conn.response().unwrap().status, 413);
+    let mut conn = Conn::open(&server);
+    conn.send_raw(
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\nffffffffffffffff\r\n",
     );
     assert_eq!(conn.response().unwrap().status, 413);
     // A client that disconnects mid-body does not disturb anyone.
