@@ -1409,3 +1409,51 @@ fn the_port_knob_binds_that_port() {
     assert_eq!(server.base_url(), format!("http://127.0.0.1:{free}"));
     assert_eq!(refresh(&server, DEFAULT_REFRESH_TOKEN).status, 200);
 }
+
+#[test]
+fn sfrefresh_refreshes_an_issued_token_file_end_to_end() {
+    // The real client against the fake: TLS, Basic, the signature check, and the
+    // endpoint taken from the file's own `id` (no --token-url).
+    let server = FakeSalesforce::builder()
+        .tls(true)
+        .client_id(crate::util::CLIENT_ID)
+        .client_secret("s3cret")
+        .start();
+    let dir = TempDir::new();
+    let file = dir.write("tok.json", &server.issue_token_json());
+    let before = server.current_refresh_token().unwrap();
+    let cacert = cert_path("ca.pem");
+    let out = crate::util::run(
+        crate::util::sfrefresh()
+            .args([
+                "--client-id",
+                crate::util::CLIENT_ID,
+                "--client-auth",
+                "basic",
+            ])
+            .args(["--verify-signature", "--timeout", "10", "--cacert"])
+            .arg(&cacert)
+            .arg(&file)
+            .env("SF_CLIENT_SECRET", "s3cret"),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(
+        saved["refresh_token"],
+        server.current_refresh_token().unwrap().as_str()
+    );
+    assert_eq!(
+        saved["access_token"],
+        server.current_access_token().unwrap().as_str()
+    );
+    assert_eq!(server.refresh_tokens_presented(), [before]);
+    let request = &server.requests()[0];
+    assert!(
+        request
+            .header("authorization")
+            .unwrap()
+            .starts_with("Basic ")
+    );
+    assert_eq!(request.field("client_secret"), None);
+    assert!(!server.family_revoked());
+}
