@@ -7,7 +7,7 @@ STATIC_TARGET = x86_64-unknown-linux-musl
 MAX_SIZE      = 2097152
 MANDIR        = $(DESTDIR)$(PREFIX)/share/man/man1
 
-.PHONY: build test demo static empty-root-test recipes-test bench install clean oidc-deps
+.PHONY: build test demo fake-salesforce static empty-root-test recipes-test bench install clean oidc-deps
 
 build:
 	$(CARGO) build --release --locked
@@ -28,9 +28,14 @@ oidc-deps:
 		npm ci --prefix $(OIDC) --no-audit --no-fund --loglevel=error && \
 		cp $(OIDC)/package-lock.json $(OIDC)/node_modules/.installed-package-lock.json; }
 
-demo: build
-	$(CARGO) build --release --locked --example token_server
-	sh examples/demo.sh target/release/sfrefresh target/release/examples/token_server
+# The fake Salesforce (tests/fake_salesforce.rs as a program) for the demo and script tests.
+FAKE_SALESFORCE = target/release/examples/fake_salesforce
+
+fake-salesforce:
+	$(CARGO) build --release --locked --example fake_salesforce
+
+demo: build fake-salesforce
+	sh examples/demo.sh target/release/sfrefresh $(FAKE_SALESFORCE)
 
 # A fully static, stripped x86_64 Linux binary at dist/sfrefresh (musl + rustls/ring).
 # Needs: rustup target add x86_64-unknown-linux-musl; apt-get install musl-tools.
@@ -48,12 +53,12 @@ static:
 		test $$size -le $(MAX_SIZE) || { echo "make static: over the 2 MiB budget" >&2; exit 1; }
 
 # The static binary refreshes a token in a chroot holding only itself, a CA and the file.
-empty-root-test: static
-	python3 tests/empty_root.py dist/sfrefresh
+empty-root-test: static fake-salesforce
+	python3 tests/empty_root.py dist/sfrefresh $(FAKE_SALESFORCE)
 
-# Every recipe in examples/ops, tried against a loopback TLS token server.
-recipes-test: static
-	python3 tests/recipes.py dist/sfrefresh
+# Every recipe in examples/ops, tried against the fake Salesforce over TLS on loopback.
+recipes-test: static fake-salesforce
+	python3 tests/recipes.py dist/sfrefresh $(FAKE_SALESFORCE)
 
 # Median wall time and peak RSS against nginx on loopback (installs nginx-light if missing).
 bench: static

@@ -1,31 +1,36 @@
 #!/bin/sh
-# make demo: refresh a sample token file against the local example token endpoint.
+# make demo: refresh a sample token file against the local fake Salesforce
+# (examples/fake_salesforce.rs: it rotates refresh tokens like a real org).
 # No credentials and no network: everything happens on 127.0.0.1 in a temp directory.
 set -eu
 bin=${1:-target/release/sfrefresh}
-server=${2:-target/release/examples/token_server}
+server=${2:-target/release/examples/fake_salesforce}
 tmp=$(mktemp -d)
 pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
 
-"$server" >"$tmp/url" &
+# The secret is passed the way sfrefresh takes it (env or file); the fake signs with it.
+export SF_CLIENT_SECRET=demo-secret
+"$server" --client-id demo-client --client-secret "$SF_CLIENT_SECRET" --refresh-token 5Aep861.demo-refresh-0 \
+  --instance-url https://demo.my.salesforce.com >"$tmp/server" &
 pid=$!
 i=0
-until [ -s "$tmp/url" ]; do
-  i=$((i + 1)); [ "$i" -lt 100 ] || { echo "demo: token server did not start" >&2; exit 1; }
+until [ -s "$tmp/server" ]; do
+  i=$((i + 1)); [ "$i" -lt 100 ] || { echo "demo: fake Salesforce did not start" >&2; exit 1; }
   sleep 0.05
 done
-url=$(head -n 1 "$tmp/url")
+base=$(head -n 1 "$tmp/server")
+url="$base/services/oauth2/token"
 
-cat >"$tmp/token.json" <<'JSON'
+cat >"$tmp/token.json" <<JSON
 {
-  "access_token": "00Ddemo!AQ.expired-access",
+  "access_token": "00Dfake!AQ.expired-access",
   "refresh_token": "5Aep861.demo-refresh-0",
   "signature": "b2xk",
   "scope": "refresh_token api",
   "instance_url": "https://demo.my.salesforce.com",
-  "id": "https://login.salesforce.com/id/00Ddemo/005demo",
+  "id": "$base/id/00Dfake/005fake",
   "token_type": "Bearer",
   "issued_at": "1700000000000",
   "my_note": "fields sfrefresh does not know are kept"
@@ -36,10 +41,10 @@ chmod 600 "$tmp/token.json"
 echo "== token file before"
 cat "$tmp/token.json"
 echo
-echo "== sfrefresh --verbose (endpoint: $url)"
-"$bin" --client-id demo-client --token-url "$url" --verbose "$tmp/token.json"
+echo "== sfrefresh --verbose --verify-signature (endpoint: $url)"
+"$bin" --client-id demo-client --token-url "$url" --verbose --verify-signature "$tmp/token.json"
 echo
-echo "== token file after (new access token, rotated refresh token, same order, note kept)"
+echo "== token file after (new access token, rotated refresh token, new signature, same order, note kept)"
 cat "$tmp/token.json"
 echo
 echo "== again with --if-older-than 1h: the token is fresh, nothing is sent"

@@ -2,73 +2,30 @@
 
 use std::collections::HashSet;
 use std::fs;
+use std::path::Path;
 use std::process::{Child, Stdio};
-use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
+use crate::fake_salesforce::FakeSalesforce;
 use crate::util::*;
 
-/// Salesforce with refresh token rotation: every refresh issues a new token and kills
-/// the old one; replaying an old token revokes the whole family; two requests with
-/// the same token at once get "already being processed".
-#[derive(Default)]
-struct Family {
-    current: String,
-    issued: u32,
-    revoked: bool,
-    in_flight: HashSet<String>,
-    used: Vec<String>,
+/// Salesforce with refresh token rotation, holding each refresh 40 ms so that two
+/// requests with one token would overlap ("already being processed") and a replayed
+/// rotated-out token would revoke the family.
+fn rotating_server() -> FakeSalesforce {
+    FakeSalesforce::builder()
+        .client_id(CLIENT_ID)
+        .refresh_token("5Aep861.refresh-r0")
+        .instance_url("https://acme.my.salesforce.com")
+        .processing_delay(Duration::from_millis(40))
+        .start()
 }
 
-fn rotating_server(first: &str) -> (Server, Arc<Mutex<Family>>) {
-    let family = Arc::new(Mutex::new(Family {
-        current: first.into(),
-        ..Family::default()
-    }));
-    let state = family.clone();
-    let server = Server::with_handler(move |req| {
-        let token = req.field("refresh_token").unwrap_or_default();
-        {
-            let mut f = state.lock().unwrap();
-            f.used.push(token.clone());
-            if f.in_flight.contains(&token) {
-                return Reply::oauth_error(
-                    400,
-                    "invalid_grant",
-                    "token request is already being processed",
-                );
-            }
-            if f.revoked || token != f.current {
-                f.revoked = true;
-                return Reply::oauth_error(400, "invalid_grant", "expired access/refresh token");
-            }
-            f.in_flight.insert(token.clone());
-        }
-        thread::sleep(Duration::from_millis(40));
-        let mut f = state.lock().unwrap();
-        f.in_flight.remove(&token);
-        f.issued += 1;
-        f.current = format!("rt-{}", f.issued);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis();
-        Reply::json(
-            200,
-            &format!(
-                r#"{{"access_token":"at-{}","refresh_token":"{}","issued_at":"{now}"}}"#,
-                f.issued, f.current
-            ),
-        )
-    });
-    (server, family)
-}
-
-fn spawn_all(n: usize, server: &Server, file: &std::path::Path, extra: &[&str]) -> Vec<Out> {
+fn spawn_all(n: usize, server: &FakeSalesforce, file: &Path, extra: &[&str]) -> Vec<Out> {
     let children: Vec<Child> = (0..n)
         .map(|_| {
-            refresh_cmd(server, file, extra)
+            refresh_at(&server.token_url(), file, extra)
                 .args(["--timeout", "60"])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -84,33 +41,40 @@ fn spawn_all(n: usize, server: &Server, file: &std::path::Path, extra: &[&str]) 
 
 #[test]
 fn eight_concurrent_runs_refresh_one_after_another() {
-    let (server, family) = rotating_server("5Aep861.refresh-r0");
+    let server = rotating_server();
     let dir = TempDir::new();
     let file = dir.write("tok.json", TOKEN);
     let outs = spawn_all(8, &server, &file, &["-q"]);
     for out in &outs {
         assert_eq!((out.code, out.stderr.as_str()), (0, ""));
     }
-    let f = family.lock().unwrap();
-    assert!(!f.revoked, "a rotated-out token was replayed: {:?}", f.used);
-    let expected: Vec<String> = std::iter::once("5Aep861.refresh-r0".to_string())
-        .chain((1..8).map(|i| format!("rt-{i}")))
-        .collect();
+    let used = server.refresh_tokens_presented();
+    assert!(
+        !server.family_revoked(),
+        "a rotated-out token was replayed: {used:?}"
+    );
+    let chain = server.refresh_token_chain();
+    assert_eq!(chain.len(), 9, "{chain:?}");
+    assert_eq!(chain[0], "5Aep861.refresh-r0");
     assert_eq!(
-        f.used, expected,
+        used,
+        chain[..8],
         "each run must use the token the previous one saved"
     );
     let saved: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
-    assert_eq!(saved["refresh_token"], "rt-8");
-    assert_eq!(saved["access_token"], "at-8");
+    assert_eq!(saved["refresh_token"], chain[8].as_str());
+    assert_eq!(
+        saved["access_token"],
+        server.current_access_token().unwrap().as_str()
+    );
     assert_eq!(saved["instance_url"], "https://acme.my.salesforce.com");
     assert_eq!(dir.names(), ["tok.json"]);
 }
 
 #[test]
 fn concurrent_runs_with_if_older_than_refresh_once() {
-    let (server, family) = rotating_server("5Aep861.refresh-r0");
+    let server = rotating_server();
     let dir = TempDir::new();
     let file = dir.write("tok.json", TOKEN);
     let outs = spawn_all(
@@ -119,9 +83,10 @@ fn concurrent_runs_with_if_older_than_refresh_once() {
         &file,
         &["--if-older-than", "1h", "--print", "token"],
     );
+    let access = server.current_access_token().unwrap();
     for out in &outs {
         assert_eq!(out.code, 0, "{}", out.stderr);
-        assert_eq!(out.stdout, "at-1\n");
+        assert_eq!(out.stdout, format!("{access}\n"));
     }
     let skipped = outs
         .iter()
@@ -133,7 +98,7 @@ fn concurrent_runs_with_if_older_than_refresh_once() {
         "{:?}",
         outs.iter().map(|o| &o.stderr).collect::<Vec<_>>()
     );
-    assert_eq!(family.lock().unwrap().used, ["5Aep861.refresh-r0"]);
+    assert_eq!(server.refresh_tokens_presented(), ["5Aep861.refresh-r0"]);
     assert_eq!(dir.names(), ["tok.json"]);
 }
 

@@ -2,10 +2,13 @@
 
 A temporary directory holding only the binary, the test CA and a token file becomes
 the root (chroot; through `unshare -r` when not root): no /etc, no libc, no CA store,
-no /dev. The TLS token server runs on 127.0.0.1 with the test certificate (it has an
-IP SAN, since there is no /etc/hosts to resolve localhost). Checked: exit codes,
-the refreshed file, what the server received, no litter, and that the built-in roots
-(no --cacert) reject the test CA cleanly inside the empty root too.
+no /dev. The fake Salesforce (examples/fake_salesforce.rs) runs on 127.0.0.1 over TLS
+with the test certificate (it has an IP SAN, since there is no /etc/hosts to resolve
+localhost) and rotates refresh tokens. Checked: exit codes, the refreshed file, what
+the server received, no litter, and that the built-in roots (no --cacert) reject the
+test CA cleanly inside the empty root too.
+
+Usage: empty_root.py [SFREFRESH [FAKE_SALESFORCE]]
 """
 import json
 import os
@@ -14,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 
-from tokenserver import CA, Checks, TokenServer
+from harness import CA, Checks, FakeSalesforce, program_from
 
 
 def chroot_prefix(root, userspec=None):
@@ -26,7 +29,9 @@ def chroot_prefix(root, userspec=None):
 
 def main():
     binary = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "dist/sfrefresh")
-    server, c = TokenServer(), Checks("empty-root")
+    server = FakeSalesforce(program_from(sys.argv), "3MVG9.root", "5Aep861.original",
+                            extra=["--instance-url", "https://test.my.salesforce.com"])
+    c = Checks("empty-root")
     root = tempfile.mkdtemp(prefix="sfrefresh-root-")
     try:
         shutil.copy(binary, os.path.join(root, "sfrefresh"))
@@ -55,13 +60,14 @@ def main():
             text = f.read()
         saved = json.loads(text)
         c.check("file refreshed and rotated token kept",
-                saved["access_token"] == "00Dtest!AQ.fresh" and saved["refresh_token"] == "5Aep861.rotated",
+                saved["access_token"] == server.current_access_token()
+                and saved["refresh_token"] == server.current_refresh_token() != "5Aep861.original",
                 text)
         c.check("pretty JSON with trailing newline",
                 text.startswith('{\n  "access_token"') and text.endswith("}\n"))
         c.check("permissions kept", os.stat(os.path.join(root, "tok.json")).st_mode & 0o777 == 0o600)
         posts = server.posts()
-        c.check("server got the grant", posts and posts[0][2] == {
+        c.check("server got the grant", posts and posts[0].form == {
             "grant_type": "refresh_token", "refresh_token": "5Aep861.original", "client_id": "3MVG9.root"},
             posts)
         c.check("no litter in the root", sorted(os.listdir(root)) == listing, os.listdir(root))
@@ -73,7 +79,8 @@ def main():
         out = sfrefresh("--token-url", server.url, "--cacert", "/ca.pem", "--if-older-than", "1h",
                         "--print", "token", "-q", "/tok.json")
         c.check("--print token inside the empty root",
-                out.returncode == 0 and out.stdout == "00Dtest!AQ.fresh\n", out.stdout + out.stderr)
+                out.returncode == 0 and out.stdout == server.current_access_token() + "\n",
+                out.stdout + out.stderr)
     finally:
         shutil.rmtree(root, ignore_errors=True)
         server.stop()

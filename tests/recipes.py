@@ -9,8 +9,11 @@
   user) and to forbid concurrent jobs.
 - the shell pipeline: curl sends the token that $(sfrefresh --print token) returns.
 Paths in the recipes (/usr/local/bin, /home/ops/.sf, /var/lib/sfrefresh, …) are
-mapped into a scratch directory; SF_TOKEN_URL and SSL_CERT_FILE point at the
-loopback test server, which is exactly how the recipes let an operator do it.
+mapped into a scratch directory; SF_TOKEN_URL and SSL_CERT_FILE point at a fake
+Salesforce over TLS on loopback (one per recipe, for that recipe's Connected App and
+user, rotating refresh tokens), which is exactly how the recipes let an operator do it.
+
+Usage: recipes.py [SFREFRESH [FAKE_SALESFORCE]]
 """
 import json
 import os
@@ -22,11 +25,12 @@ import sys
 import tempfile
 
 from empty_root import chroot_prefix
-from tokenserver import CA, Checks, TokenServer
+from harness import CA, ROOT, Checks, FakeSalesforce, program_from
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPS = os.path.join(ROOT, "examples", "ops")
 OLD = {"access_token": "00Dx!AQ.old", "refresh_token": "5Aep861.r0", "issued_at": "1"}
+# The client id the recipes' own files name.
+RECIPE_CLIENT_ID = "3MVG9.your-consumer-key"
 
 
 def write_token(path, owner=None):
@@ -43,7 +47,12 @@ def token(path):
         return json.load(f)
 
 
-def try_crontab(c, binary, server, tmp):
+def try_crontab(c, binary, fake, tmp):
+    with FakeSalesforce(fake, RECIPE_CLIENT_ID, OLD["refresh_token"], client_secret="cron-secret") as server:
+        crontab(c, binary, server, tmp)
+
+
+def crontab(c, binary, server, tmp):
     lines = [l for l in open(os.path.join(OPS, "crontab")) if l.strip() and not l.startswith("#")]
     c.check("crontab: one entry with five schedule fields", len(lines) == 1 and len(lines[0].split()) > 5, lines)
     command = lines[0].split(None, 5)[5].strip()
@@ -56,9 +65,9 @@ def try_crontab(c, binary, server, tmp):
     before = len(server.posts())
     out = subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True)
     c.check("crontab: command refreshes quietly", out.returncode == 0 and out.stderr == "" and
-            token(os.path.join(home, "token.json"))["access_token"] == "00Dtest!AQ.fresh", out.stderr)
-    c.check("crontab: client id and secret sent", server.posts()[-1][2].get("client_secret") == "cron-secret"
-            and server.posts()[-1][2].get("client_id") == "3MVG9.your-consumer-key", server.posts()[-1])
+            token(os.path.join(home, "token.json"))["access_token"] == server.current_access_token(), out.stderr)
+    c.check("crontab: client id and secret sent", server.posts()[-1].form.get("client_secret") == "cron-secret"
+            and server.posts()[-1].form.get("client_id") == RECIPE_CLIENT_ID, server.posts()[-1])
     out = subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True)
     c.check("crontab: the next run within the hour skips", out.returncode == 0
             and len(server.posts()) == before + 1, out.stderr)
@@ -73,7 +82,12 @@ def unit(name):
     return values
 
 
-def try_systemd(c, binary, server, tmp):
+def try_systemd(c, binary, fake, tmp):
+    with FakeSalesforce(fake, RECIPE_CLIENT_ID, OLD["refresh_token"], client_secret="unit-secret") as server:
+        systemd(c, binary, server, tmp)
+
+
+def systemd(c, binary, server, tmp):
     analyze = shutil.which("systemd-analyze")
     if analyze:
         units = os.path.join(tmp, "units")
@@ -108,7 +122,7 @@ def try_systemd(c, binary, server, tmp):
     with open(os.path.join(creds, "client-secret"), "w") as f:
         f.write("unit-secret")
     env = {"PATH": "/usr/bin:/bin", "SF_TOKEN_URL": server.url, "SSL_CERT_FILE": CA,
-           "CREDENTIALS_DIRECTORY": creds, "SF_CLIENT_ID": "3MVG9.your-consumer-key"}
+           "CREDENTIALS_DIRECTORY": creds, "SF_CLIENT_ID": RECIPE_CLIENT_ID}
     for assignment in service["Environment"]:
         key, value = assignment.split("=", 1)
         env[key] = value.replace("/var/lib/sfrefresh", state)
@@ -117,8 +131,8 @@ def try_systemd(c, binary, server, tmp):
     argv[0] = binary
     out = subprocess.run(argv, env=env, capture_output=True, text=True)
     c.check("systemd: ExecStart refreshes the token in the state directory", out.returncode == 0
-            and token(env["SF_TOKEN_FILE"])["refresh_token"] == "5Aep861.rotated"
-            and server.posts()[-1][2].get("client_secret") == "unit-secret", out.stderr)
+            and token(env["SF_TOKEN_FILE"])["refresh_token"] == server.current_refresh_token() != OLD["refresh_token"]
+            and server.posts()[-1].form.get("client_secret") == "unit-secret", out.stderr)
 
 
 def dockerfile():
@@ -130,7 +144,12 @@ def dockerfile():
     return steps
 
 
-def try_dockerfile(c, binary, server, tmp):
+def try_dockerfile(c, binary, fake, tmp):
+    with FakeSalesforce(fake, "3MVG9.docker", OLD["refresh_token"]) as server:
+        dockerfile_run(c, binary, server, tmp)
+
+
+def dockerfile_run(c, binary, server, tmp):
     steps = dockerfile()
     c.check("Dockerfile: FROM scratch", steps[0] == ("FROM", "scratch"), steps[0])
     root = os.path.join(tmp, "image")
@@ -163,7 +182,7 @@ def try_dockerfile(c, binary, server, tmp):
                          capture_output=True, text=True)
     saved = root + env["SF_TOKEN_FILE"]
     c.check("Dockerfile: ENTRYPOINT + CMD as USER refresh the token on the volume",
-            out.returncode == 0 and token(saved)["access_token"] == "00Dtest!AQ.fresh", out.stderr)
+            out.returncode == 0 and token(saved)["access_token"] == server.current_access_token(), out.stderr)
     st = os.stat(saved)
     c.check("Dockerfile: the file stays owned by the image user, mode 0600",
             (st.st_uid, st.st_mode & 0o777) == (uid, 0o600), (st.st_uid, oct(st.st_mode)))
@@ -195,7 +214,12 @@ def try_cronjob(c):
             all("secretKeyRef" in env[k]["valueFrom"] for k in ("SF_CLIENT_ID", "SF_CLIENT_SECRET")))
 
 
-def try_pipeline(c, binary, server, tmp):
+def try_pipeline(c, binary, fake, tmp):
+    with FakeSalesforce(fake, "3MVG9.pipe", OLD["refresh_token"]) as server:
+        pipeline(c, binary, server, tmp)
+
+
+def pipeline(c, binary, server, tmp):
     readme = open(os.path.join(ROOT, "README.md")).read()
     match = re.search(r'^curl -H "Authorization: Bearer \$\(sfrefresh --print token -q tok\.json\)" .*$',
                       readme, re.M)
@@ -206,29 +230,30 @@ def try_pipeline(c, binary, server, tmp):
     bindir = os.path.join(tmp, "bin")
     os.makedirs(bindir)
     os.symlink(binary, os.path.join(bindir, "sfrefresh"))
-    line = match.group(0).split('" ', 1)[0] + f'" --cacert {shlex.quote(CA)} -sS {server.base}/services/data/v60.0/limits'
+    # -f: the fake's REST API answers 401 unless the token is its current access token.
+    line = match.group(0).split('" ', 1)[0] + f'" --cacert {shlex.quote(CA)} -fsS {server.base}/services/data/v60.0/limits'
     env = {"PATH": f"{bindir}:/usr/bin:/bin", "SF_CLIENT_ID": "3MVG9.pipe", "SF_TOKEN_URL": server.url,
            "SSL_CERT_FILE": CA}
     out = subprocess.run(["sh", "-c", line], cwd=work, env=env, capture_output=True, text=True)
-    got = [r for r in server.received if r[0] == "GET"]
-    c.check("pipeline: curl sent the fresh token", out.returncode == 0 and got
-            and got[-1][3].get("Authorization") == "Bearer 00Dtest!AQ.fresh", out.stderr + str(got))
+    got = [r for r in server.requests() if r.method == "GET"]
+    c.check("pipeline: curl sent the fresh token and the API took it", out.returncode == 0 and got
+            and got[-1].header("Authorization") == f"Bearer {server.current_access_token()}"
+            and json.loads(out.stdout)["DailyApiRequests"]["Max"] > 0, out.stderr + str(got))
 
 
 def main():
     binary = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "dist/sfrefresh")
-    server, c = TokenServer(), Checks("recipes")
+    fake, c = program_from(sys.argv), Checks("recipes")
     tmp = tempfile.mkdtemp(prefix="sfrefresh-recipes-")
     os.chmod(tmp, 0o755)
     try:
-        try_crontab(c, binary, server, tmp)
-        try_systemd(c, binary, server, tmp)
-        try_dockerfile(c, binary, server, tmp)
+        try_crontab(c, binary, fake, tmp)
+        try_systemd(c, binary, fake, tmp)
+        try_dockerfile(c, binary, fake, tmp)
         try_cronjob(c)
-        try_pipeline(c, binary, server, tmp)
+        try_pipeline(c, binary, fake, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        server.stop()
     c.finish()
 
 

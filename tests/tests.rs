@@ -1,10 +1,12 @@
 //! The integration suite, one binary (as ripgrep's `tests/tests.rs`): each module spawns
 //! the real `sfrefresh` against servers it starts on loopback; `util` holds the fixtures.
 
+mod fake_salesforce;
 mod util;
 
 mod concurrency;
 mod docs;
+mod fake_salesforce_selftest;
 mod faults;
 mod interop;
 mod oidc;

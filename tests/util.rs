@@ -431,12 +431,17 @@ pub fn sfrefresh() -> Command {
 
 /// The usual invocation against `server` for `file`, plus `extra` arguments.
 pub fn refresh_cmd(server: &Server, file: &Path, extra: &[&str]) -> Command {
+    refresh_at(&server.url(), file, extra)
+}
+
+/// The usual invocation against the token endpoint `url` (a `FakeSalesforce`'s, …).
+pub fn refresh_at(url: &str, file: &Path, extra: &[&str]) -> Command {
     let mut cmd = sfrefresh();
     cmd.args([
         "--client-id",
         CLIENT_ID,
         "--token-url",
-        &server.url(),
+        url,
         "--timeout",
         "10",
     ]);

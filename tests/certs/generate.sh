@@ -4,10 +4,24 @@
 #   server.pem / server.key   signed by the CA for localhost, 127.0.0.1 and ::1
 #   wronghost.pem / .key      signed by the CA for other.example only
 #   untrusted.pem / .key      self-signed for localhost and 127.0.0.1
+#   jwt.key                   RSA-2048 key signing JWT bearer assertions (PKCS#8 PEM)
+#   jwt-pkcs1.key             the same key as PKCS#1 PEM ("BEGIN RSA PRIVATE KEY")
+#   jwt.pub.der               its public key, DER RSAPublicKey (what ring verifies with)
+#   jwt.crt                   a self-signed certificate for it, as a Connected App holds
+#   jwt-wrong.key             an unrelated RSA-2048 key (PKCS#8 PEM): a wrong signer
+# `generate.sh jwt` makes only the JWT keys and leaves the TLS PKI alone.
 # Test material only: these keys protect nothing.
 set -eu
 cd "$(dirname "$0")"
 days=36500
+jwt() {
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out jwt.key
+  openssl rsa -in jwt.key -traditional -out jwt-pkcs1.key
+  openssl rsa -in jwt.key -RSAPublicKey_out -outform DER -out jwt.pub.der
+  openssl req -x509 -new -key jwt.key -subj "/CN=sfrefresh test JWT signer" -days $days -out jwt.crt
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out jwt-wrong.key
+}
+if [ "${1:-}" = jwt ]; then jwt; exit 0; fi
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days $days \
   -subj "/CN=sfrefresh test CA" -keyout ca.key -out ca.pem \
   -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
@@ -25,3 +39,4 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -subj "/CN=untrusted" -keyout untrusted.key -out untrusted.pem \
   -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -addext "extendedKeyUsage=serverAuth"
 rm -f ca.srl ca.key
+jwt
