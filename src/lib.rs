@@ -6,6 +6,7 @@ mod cli;
 mod clock;
 mod endpoint;
 mod error;
+mod exec;
 mod net;
 mod oauth;
 mod print;
@@ -13,8 +14,10 @@ mod proxy;
 mod refresh;
 mod report;
 mod rescue;
+mod revoke;
 mod secret;
 mod signature;
+mod status;
 mod target;
 mod tls;
 mod token;
@@ -31,6 +34,7 @@ use report::say;
 pub fn main_entry() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Reported { code }) => ExitCode::from(code),
         Err(e) => {
             say(format_args!("error: {e}"));
             if let Some(hint) = e.hint() {
@@ -45,7 +49,10 @@ fn run() -> Result<(), Error> {
     match cli::parse(std::env::args_os().skip(1), &|name| std::env::var_os(name))? {
         Command::Help(verb) => print::emit(cli::help_text(verb).as_bytes(), "-"),
         Command::Version => print::emit(version().as_bytes(), "-"),
-        Command::Refresh(args) => refresh::run(&args),
+        Command::Refresh(args) => refresh::run(&args).map(drop),
+        Command::Exec(args) => exec::run(&args),
+        Command::Status(args) => status::run(&args),
+        Command::Revoke(args) => revoke::run(&args),
     }
 }
 

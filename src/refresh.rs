@@ -20,7 +20,9 @@ use crate::token::{self, Doc, MAX_FILE};
 /// Room kept for what an answer adds to the file, in the pre-send space check.
 const ANSWER_ROOM: u64 = 64 * 1024;
 
-pub(crate) fn run(args: &RefreshArgs) -> Result<(), Error> {
+/// Refreshes (or finds fresh) the token and returns the document as it now stands. The
+/// lock is released on return, so `exec` can hand the token on without holding it.
+pub(crate) fn run(args: &RefreshArgs) -> Result<Doc, Error> {
     let c = &args.common;
     let log = c.log;
     let deadline = Instant::now() + c.timeout;
@@ -29,7 +31,8 @@ pub(crate) fn run(args: &RefreshArgs) -> Result<(), Error> {
     let parsed = token::parse_token(&input).map_err(|p| target.error(p))?;
     let mut doc = parsed.doc;
     if let Some(age) = fresh(args, &doc, &log) {
-        return finish_skip(args, &target, &doc, &input, age);
+        finish_skip(args, &target, &doc, &input, age)?;
+        return Ok(doc);
     }
     let client_id = client_id(c, &doc)?;
     let endpoint = endpoint::choose(&c.endpoints, &doc)?;
@@ -109,7 +112,7 @@ pub(crate) fn run(args: &RefreshArgs) -> Result<(), Error> {
             "refresh token kept"
         }
     ));
-    Ok(())
+    Ok(doc)
 }
 
 /// The token is fresh enough to keep: `--if-older-than` is set, the token was issued
@@ -119,28 +122,35 @@ fn fresh(args: &RefreshArgs, doc: &Doc, log: &Log) -> Option<Duration> {
         log.step(format_args!("refreshing: no --if-older-than given"));
         return None;
     };
-    let Some(age) = token::age(doc, now_ms()) else {
-        log.step(format_args!(
-            "refreshing: the token file has no usable issued_at to compare with --if-older-than {}",
+    match due(doc, limit, now_ms()) {
+        Ok(age) => Some(age),
+        Err(why) => {
+            log.step(format_args!("refreshing: {why}"));
+            None
+        }
+    }
+}
+
+/// With `--if-older-than limit`: the token's age when it is fresh enough to keep, or
+/// why a refresh is due. `status` asks the same question.
+pub(crate) fn due(doc: &Doc, limit: Duration, now_ms: u64) -> Result<Duration, String> {
+    let Some(age) = token::age(doc, now_ms) else {
+        return Err(format!(
+            "the token file has no usable issued_at to compare with --if-older-than {}",
             human(limit)
         ));
-        return None;
     };
     if token::access_token(doc).is_err() {
-        log.step(format_args!(
-            "refreshing: the token file has no access_token"
-        ));
-        return None;
+        return Err("the token file has no access_token".into());
     }
     if age >= limit {
-        log.step(format_args!(
-            "refreshing: issued {} ago, not younger than --if-older-than {}",
+        return Err(format!(
+            "issued {} ago, not younger than --if-older-than {}",
             human(age),
             human(limit)
         ));
-        return None;
     }
-    Some(age)
+    Ok(age)
 }
 
 fn finish_skip(
@@ -169,7 +179,7 @@ fn finish_skip(
 }
 
 /// The client id: the flag or env var, else the one the token file records.
-fn client_id(c: &Common, doc: &Doc) -> Result<Sourced<String>, Error> {
+pub(crate) fn client_id(c: &Common, doc: &Doc) -> Result<Sourced<String>, Error> {
     if let Some(id) = &c.client_id {
         return Ok(id.clone());
     }
@@ -184,7 +194,7 @@ fn client_id(c: &Common, doc: &Doc) -> Result<Sourced<String>, Error> {
     }
 }
 
-fn log_route(log: &Log, route: &Route) {
+pub(crate) fn log_route(log: &Log, route: &Route) {
     match route {
         Route::Direct(why) => log.step(format_args!("connecting directly: {why}")),
         Route::Proxy(p) => log.step(format_args!(
@@ -195,7 +205,7 @@ fn log_route(log: &Log, route: &Route) {
     }
 }
 
-fn proxy_shown(route: &Route) -> Option<&str> {
+pub(crate) fn proxy_shown(route: &Route) -> Option<&str> {
     match route {
         Route::Proxy(p) => Some(p.shown()),
         Route::Direct(_) => None,
@@ -203,7 +213,7 @@ fn proxy_shown(route: &Route) -> Option<&str> {
 }
 
 /// Every secret this run knows, so that none is shown in server text.
-fn secrets_of(c: &Common, doc: &Doc, route: &Route, redactor: &mut Redactor) {
+pub(crate) fn secrets_of(c: &Common, doc: &Doc, route: &Route, redactor: &mut Redactor) {
     if let Some(s) = c.credentials.secret() {
         redactor.add(s);
     }
@@ -297,7 +307,7 @@ fn rescued(target: &Target, raw: &[u8], e: Error) -> Error {
 }
 
 /// The org for the status line: the file's `instance_url`, else `fallback`.
-fn org(doc: &Doc, fallback: &str) -> String {
+pub(crate) fn org(doc: &Doc, fallback: &str) -> String {
     match doc.get("instance_url").and_then(|v| v.as_str()) {
         Some(u) => sanitize(u),
         None => fallback.to_string(),

@@ -31,6 +31,13 @@ pub(crate) fn parse_token(bytes: &[u8]) -> Result<Token, String> {
 /// Parses a token document; the error is the problem, to be shown after the file's name.
 /// The text of the file is never echoed: it holds secrets.
 pub(crate) fn parse(bytes: &[u8]) -> Result<Doc, String> {
+    let doc = parse_object(bytes)?;
+    refresh_token(&doc)?;
+    Ok(doc)
+}
+
+/// Parses any JSON object, with or without tokens (`status` describes what is there).
+pub(crate) fn parse_object(bytes: &[u8]) -> Result<Doc, String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err("is empty".into());
@@ -40,7 +47,6 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Doc, String> {
     let Value::Object(doc) = value else {
         return Err(format!("holds a JSON {}, not an object", kind(&value)));
     };
-    refresh_token(&doc)?;
     Ok(doc)
 }
 

@@ -91,6 +91,25 @@ pub(crate) fn lock(
     }
 }
 
+/// Reads a token file without locking it: sfrefresh only ever replaces one by `rename`,
+/// so a plain read sees the old file or the new one, whole, and never waits for a run
+/// that holds the lock (`status`).
+pub(crate) fn read_unlocked(path: &Path) -> Result<Vec<u8>, Error> {
+    let fail = |problem: String| Error::token_file(&path.display().to_string(), problem);
+    let real = fs::canonicalize(path).map_err(|e| fail(io_problem("resolve it", &e)))?;
+    let (file, _) = open_regular(&real).map_err(fail)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(io_problem("read it", &e)))?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(fail(
+            "is larger than 1 MiB, so it is not a token file".into(),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Opens a regular file for reading without ever blocking: `stat` first (opening a
 /// FIFO blocks until a writer comes, opening a device can have effects), then open
 /// with O_NONBLOCK and check that the same regular file was opened.
@@ -257,6 +276,23 @@ impl LockedFile {
         temp.disarm();
         // Makes the rename itself durable; some filesystems refuse fsync on a directory,
         // and by now the new file is in place, so that is only worth a verbose note.
+        if let Err(e) = File::open(self.dir()).and_then(|d| d.sync_all()) {
+            log.step(format_args!(
+                "could not fsync the directory of {}: {}",
+                self.shown,
+                io_words(&e)
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl LockedFile {
+    /// Removes the file while still holding its lock, then makes the removal durable. A
+    /// run waiting for the lock then finds the path gone and stops ("does not exist").
+    /// A symlinked TOKEN_FILE loses the file it points to; the dangling link stays.
+    pub(crate) fn remove(&self, log: &Log) -> Result<(), Error> {
+        fs::remove_file(&self.real).map_err(|e| self.error(io_problem("remove it", &e)))?;
         if let Err(e) = File::open(self.dir()).and_then(|d| d.sync_all()) {
             log.step(format_args!(
                 "could not fsync the directory of {}: {}",

@@ -8,7 +8,7 @@ use std::time::Duration;
 use ureq::tls::RootCerts;
 
 use super::flags::LowArgs;
-use super::{ClientAuth, Print, TargetSpec};
+use super::{ClientAuth, Print, TargetSpec, Verb};
 use crate::clock::parse_duration;
 use crate::endpoint::EndpointOpts;
 use crate::error::Error;
@@ -72,6 +72,40 @@ pub(crate) struct RefreshArgs {
     pub(crate) print: Option<Print>,
 }
 
+/// `sfrefresh exec [OPTIONS] TOKEN_FILE -- COMMAND [ARGS…]`, checked.
+pub(crate) struct ExecArgs {
+    /// The refresh that runs first; its `--if-older-than` defaults to `EXEC_IF_OLDER_THAN`.
+    pub(crate) refresh: RefreshArgs,
+    /// COMMAND and its arguments, never empty.
+    pub(crate) command: Vec<OsString>,
+}
+
+/// `exec` refreshes only a token older than this unless `--if-older-than` says otherwise:
+/// well inside Salesforce's default 2-hour session, so COMMAND gets at least 90 minutes.
+pub(crate) const EXEC_IF_OLDER_THAN: Duration = Duration::from_secs(30 * 60);
+
+/// `sfrefresh status [OPTIONS] TOKEN_FILE…`, checked.
+pub(crate) struct StatusArgs {
+    pub(crate) files: Vec<PathBuf>,
+    /// The endpoint options (to show the endpoint a refresh would use) and, for
+    /// `--check`, how to reach the server.
+    pub(crate) common: Common,
+    pub(crate) if_older_than: Option<Duration>,
+    pub(crate) json: bool,
+    pub(crate) check: bool,
+    /// `--userinfo-url`, checked; `None` checks with the token file's `id`.
+    pub(crate) userinfo_url: Option<String>,
+}
+
+/// `sfrefresh revoke [OPTIONS] TOKEN_FILE`, checked.
+pub(crate) struct RevokeArgs {
+    pub(crate) path: PathBuf,
+    pub(crate) common: Common,
+    /// `--revoke-url` or `SF_REVOKE_URL`, checked; `None` derives it from the token endpoint.
+    pub(crate) revoke_url: Option<Sourced<String>>,
+    pub(crate) keep_file: bool,
+}
+
 type Env<'a> = &'a dyn Fn(&str) -> Option<OsString>;
 
 /// An env var that is set and not empty (an empty one counts as unset).
@@ -109,23 +143,7 @@ fn flag_or_env(
 }
 
 pub(super) fn refresh(mut low: LowArgs, env: Env<'_>) -> Result<RefreshArgs, Error> {
-    let target = match low.positional.len() {
-        0 => match nonempty(env, "SF_TOKEN_FILE") {
-            Some(t) => target_spec(t),
-            None => {
-                return Err(Error::usage_help(
-                    "no token file: give TOKEN_FILE or set SF_TOKEN_FILE",
-                ));
-            }
-        },
-        1 => target_spec(low.positional.remove(0)),
-        _ => {
-            return Err(Error::usage(format!(
-                "unexpected argument '{}': only one TOKEN_FILE is taken",
-                low.positional[1].to_string_lossy()
-            )));
-        }
-    };
+    let target = one_target(&mut low, env)?;
     let print = low.print.as_deref().map(str::parse::<Print>).transpose()?;
     if target == TargetSpec::Stdio && print.is_some_and(|p| p != Print::Json) {
         // The refreshed document (maybe with a rotated refresh token) must reach stdout,
@@ -135,15 +153,7 @@ pub(super) fn refresh(mut low: LowArgs, env: Env<'_>) -> Result<RefreshArgs, Err
              refreshed JSON",
         ));
     }
-    let if_older_than = low
-        .if_older_than
-        .take()
-        .map(|v| {
-            parse_duration(&v).map_err(|why| {
-                Error::usage(format!("invalid value '{v}' for '--if-older-than': {why}"))
-            })
-        })
-        .transpose()?;
+    let if_older_than = if_older_than(&mut low)?;
     let verify_signature = low.verify_signature;
     let common = common(low, env)?;
     if verify_signature && common.credentials.secret().is_none() {
@@ -158,6 +168,174 @@ pub(super) fn refresh(mut low: LowArgs, env: Env<'_>) -> Result<RefreshArgs, Err
         if_older_than,
         print,
     })
+}
+
+/// TOKEN_FILE: the one positional argument, else `SF_TOKEN_FILE`.
+fn one_target(low: &mut LowArgs, env: Env<'_>) -> Result<TargetSpec, Error> {
+    match low.positional.len() {
+        0 => match nonempty(env, "SF_TOKEN_FILE") {
+            Some(t) => Ok(target_spec(t)),
+            None => Err(Error::usage_help(
+                "no token file: give TOKEN_FILE or set SF_TOKEN_FILE",
+            )),
+        },
+        1 => Ok(target_spec(low.positional.remove(0))),
+        _ => Err(Error::usage(format!(
+            "unexpected argument '{}': only one TOKEN_FILE is taken",
+            low.positional[1].to_string_lossy()
+        ))),
+    }
+}
+
+fn if_older_than(low: &mut LowArgs) -> Result<Option<Duration>, Error> {
+    low.if_older_than
+        .take()
+        .map(|v| {
+            parse_duration(&v).map_err(|why| {
+                Error::usage(format!("invalid value '{v}' for '--if-older-than': {why}"))
+            })
+        })
+        .transpose()
+}
+
+pub(super) fn exec(mut low: LowArgs, env: Env<'_>) -> Result<ExecArgs, Error> {
+    const GRAMMAR: &str = "sfrefresh exec [OPTIONS] TOKEN_FILE -- COMMAND [ARGS...]";
+    let command = match low.command.take() {
+        Some(command) if !command.is_empty() => command,
+        Some(_) => return Err(Error::usage(format!("no COMMAND after '--': {GRAMMAR}"))),
+        // Without `--`, COMMAND's own options would be read as sfrefresh's.
+        None if low.positional.len() > 1 => {
+            return Err(Error::usage(format!(
+                "put '--' before COMMAND, so that its options stay its own: {GRAMMAR}"
+            )));
+        }
+        None => return Err(Error::usage(format!("no COMMAND: {GRAMMAR}"))),
+    };
+    let mut refresh = refresh(low, env)?;
+    if refresh.target == TargetSpec::Stdio {
+        return Err(Error::usage(
+            "exec needs a token file, not '-': the refreshed token must be saved before \
+             COMMAND runs",
+        ));
+    }
+    refresh.if_older_than.get_or_insert(EXEC_IF_OLDER_THAN);
+    Ok(ExecArgs { refresh, command })
+}
+
+pub(super) fn status(mut low: LowArgs, env: Env<'_>) -> Result<StatusArgs, Error> {
+    let files = match low.positional.len() {
+        0 => vec![one_target(&mut low, env)?],
+        _ => std::mem::take(&mut low.positional)
+            .into_iter()
+            .map(target_spec)
+            .collect(),
+    };
+    let files = files
+        .into_iter()
+        .map(|t| match t {
+            TargetSpec::Path(p) => Ok(p),
+            TargetSpec::Stdio => Err(Error::usage(
+                "status reads token files by name; '-' (stdin) is not supported",
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if low.userinfo_url.is_some() && !low.check {
+        return Err(Error::usage("--userinfo-url is only used with --check"));
+    }
+    let userinfo_url = low
+        .userinfo_url
+        .take()
+        .map(|u| check_url(u, "the userinfo URL from --userinfo-url"))
+        .transpose()?;
+    let if_older_than = if_older_than(&mut low)?;
+    let (json, check) = (low.json, low.check);
+    Ok(StatusArgs {
+        files,
+        common: common(low, env)?,
+        if_older_than,
+        json,
+        check,
+        userinfo_url,
+    })
+}
+
+pub(super) fn revoke(mut low: LowArgs, env: Env<'_>) -> Result<RevokeArgs, Error> {
+    let path = match one_target(&mut low, env)? {
+        TargetSpec::Path(p) => p,
+        TargetSpec::Stdio => {
+            return Err(Error::usage(
+                "revoke needs a token file, not '-': it removes or rewrites the file",
+            ));
+        }
+    };
+    let revoke_url = flag_or_env(low.revoke_url.take(), "--revoke-url", env, "SF_REVOKE_URL")?
+        .map(|u| {
+            let what = format!("the revocation URL from {}", u.source);
+            check_url(u.value, &what).map(|value| Sourced {
+                value,
+                source: u.source,
+            })
+        })
+        .transpose()?;
+    let keep_file = low.keep_file;
+    Ok(RevokeArgs {
+        path,
+        common: common(low, env)?,
+        revoke_url,
+        keep_file,
+    })
+}
+
+/// A URL a token will be sent to, checked by the rules every endpoint follows.
+fn check_url(url: String, what: &str) -> Result<String, Error> {
+    crate::endpoint::check(&url, what).map(|_| url)
+}
+
+/// Rejects a flag that the verb would ignore, naming both: a flag silently ignored is a
+/// surprise (`--keep-file` on a refresh, `--print` on exec).
+pub(super) fn reject_foreign(low: &LowArgs, verb: Verb) -> Result<(), Error> {
+    use Verb::{Exec, Refresh, Revoke, Status};
+    const CLIENT: &[Verb] = &[Refresh, Exec, Revoke];
+    let flags: [(&str, bool, &[Verb]); 11] = [
+        ("--client-id", low.client_id.is_some(), CLIENT),
+        ("--client-secret-file", low.secret_file.is_some(), CLIENT),
+        ("--client-auth", low.client_auth.is_some(), CLIENT),
+        ("--verify-signature", low.verify_signature, &[Refresh, Exec]),
+        (
+            "--if-older-than",
+            low.if_older_than.is_some(),
+            &[Refresh, Exec, Status],
+        ),
+        ("--print", low.print.is_some(), &[Refresh]),
+        ("--json", low.json, &[Status]),
+        ("--check", low.check, &[Status]),
+        ("--userinfo-url", low.userinfo_url.is_some(), &[Status]),
+        ("--revoke-url", low.revoke_url.is_some(), &[Revoke]),
+        ("--keep-file", low.keep_file, &[Revoke]),
+    ];
+    match flags
+        .into_iter()
+        .find(|(_, given, verbs)| *given && !verbs.contains(&verb))
+    {
+        Some((flag, _, verbs)) => Err(Error::usage(format!(
+            "{flag} is only for {}, not for 'sfrefresh {}'",
+            verb_list(verbs),
+            verb.word()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `'sfrefresh a'`, `'sfrefresh a' and 'sfrefresh b'`, `'sfrefresh a', 'sfrefresh b' and …`.
+fn verb_list(verbs: &[Verb]) -> String {
+    let names: Vec<String> = verbs
+        .iter()
+        .map(|v| format!("'sfrefresh {}'", v.word()))
+        .collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
 }
 
 fn target_spec(t: OsString) -> TargetSpec {
