@@ -957,3 +957,70 @@ fn dot_exposes_rfc7009_revocation_and_oidc_userinfo() {
     assert_eq!((out.code, out.stderr.as_str()), (5, refused(&url).as_str()));
     assert_untouched(&dir, &file, &pretty(&client.token));
 }
+
+/// The verbs against DOT over https (`--cacert`): `status --check --userinfo-url` says
+/// the token works, `revoke --revoke-url` ends it and removes the file, and the same
+/// check on a copy of the file is then refused (exit 5), as is a refresh.
+#[test]
+fn dot_status_check_and_revoke_over_tls() {
+    let Some(dot) = dot() else {
+        return;
+    };
+    let client = dot.client();
+    let dir = TempDir::new();
+    let file = client.write_file(&dir);
+    let copy = dir.write("copy.json", &pretty(&client.token));
+    let userinfo_url = dot.tls("userinfo_url");
+    let check = |file: &Path| {
+        run(sfrefresh()
+            .args(["status", "--check", "--cacert", &cacert()])
+            .args(["--userinfo-url", &userinfo_url])
+            .arg(file))
+    };
+    let out = check(&file);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (0, ""),
+        "{}",
+        dot.server.log()
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "  check:         the access token works (HTTP 200 from {userinfo_url}, user "
+        )),
+        "{}",
+        out.stdout
+    );
+    let url = dot.tls("token_url");
+    let revoke_url = dot.tls("revoke_url");
+    let out = run(sfrefresh()
+        .args(["revoke", "--client-id", &client.id, "--token-url", &url])
+        .args(["--revoke-url", &revoke_url, "--cacert", &cacert()])
+        .env("SF_CLIENT_SECRET", &client.secret)
+        .arg(&file));
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            0,
+            format!(
+                "sfrefresh: revoked the refresh token for {}; removed {}\n",
+                client.token["instance_url"].as_str().unwrap_or(&url),
+                file.display()
+            )
+        ),
+        "{}",
+        dot.server.log()
+    );
+    assert!(!file.exists());
+    let out = check(&copy);
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(&format!(
+            "sfrefresh: error: {userinfo_url} answered HTTP 401: the access token is invalid"
+        )),
+        "{}",
+        out.stderr
+    );
+    let out = run(&mut client.cmd(&url, &copy, &[]));
+    assert_eq!((out.code, out.stderr), (5, refused(&url)));
+}

@@ -13,3 +13,4 @@ mod oidc;
 mod refresh;
 mod reliability;
 mod tls;
+mod verbs;
