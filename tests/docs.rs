@@ -8,9 +8,19 @@ fn help() -> String {
     run(sfrefresh().arg("--help")).stdout
 }
 
-/// Every `--long` option the help lists.
+/// The verbs' own help texts (`sfrefresh VERB --help`).
+const VERBS: [&str; 3] = ["exec", "status", "revoke"];
+
+fn verb_help(verb: &str) -> String {
+    let out = run(sfrefresh().args([verb, "--help"]));
+    assert_eq!(out.code, 0, "{verb} --help");
+    out.stdout
+}
+
+/// Every `--long` option the help texts list, the verbs' included.
 fn options() -> Vec<String> {
-    let mut found: Vec<String> = help()
+    let all = VERBS.iter().fold(help(), |text, v| text + &verb_help(v));
+    let mut found: Vec<String> = all
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .filter(|w| w.starts_with("--") && w.len() > 2)
         .map(String::from)
@@ -68,6 +78,7 @@ fn env_vars_and_exit_codes_are_documented_everywhere() {
         "SSL_CERT_FILE",
         "HTTPS_PROXY",
         "NO_PROXY",
+        "SF_REVOKE_URL",
     ] {
         for (name, text) in [
             ("--help", &help),
@@ -90,5 +101,53 @@ fn env_vars_and_exit_codes_are_documented_everywhere() {
             help.contains(&format!("    {code}  ")),
             "exit code {code} missing from --help"
         );
+    }
+    // exec's own: COMMAND not runnable, not found.
+    let exec = verb_help("exec");
+    for code in [126, 127] {
+        assert!(readme.contains(&format!("| {code} |")), "{code}: README.md");
+        assert!(man.contains(&format!(".B {code}\n")), "{code}: sfrefresh.1");
+        for (name, text) in [("--help", &help), ("exec --help", &exec)] {
+            assert!(text.contains(&format!("    {code}  ")), "{code}: {name}");
+        }
+    }
+}
+
+#[test]
+fn each_verb_has_its_help_within_80_columns_ending_with_examples() {
+    for verb in VERBS {
+        let text = verb_help(verb);
+        assert_eq!(text, run(sfrefresh().args(["help", verb])).stdout);
+        assert!(
+            text.starts_with(&format!("sfrefresh {verb} - ")),
+            "{verb}: {text}"
+        );
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "{verb}: {line:?}");
+        }
+        let examples = text.rfind("\nEXAMPLES:\n").expect("an EXAMPLES section");
+        assert!(
+            text[examples..]
+                .lines()
+                .skip(2)
+                .all(|l| l.starts_with("    ")),
+            "{verb}: EXAMPLES must come last"
+        );
+    }
+}
+
+#[test]
+fn exec_variables_are_documented_everywhere() {
+    let man = read("sfrefresh.1").replace("\\-", "-");
+    let readme = read("README.md");
+    let exec = verb_help("exec");
+    for var in ["SF_ACCESS_TOKEN", "SF_INSTANCE_URL", "SF_API_INSTANCE_URL"] {
+        for (name, text) in [
+            ("exec --help", &exec),
+            ("sfrefresh.1", &man),
+            ("README.md", &readme),
+        ] {
+            assert!(text.contains(var), "{var} missing from {name}");
+        }
     }
 }

@@ -78,6 +78,7 @@ OPTIONS:
 ENVIRONMENT:
     SF_TOKEN_FILE, SF_CLIENT_ID, SF_CLIENT_SECRET, SF_TOKEN_URL, SF_LOGIN_URL and
     SSL_CERT_FILE as above; flags win. An env var set to the empty string counts as unset.
+    SF_REVOKE_URL: --revoke-url of 'sfrefresh revoke'
     https_proxy/HTTPS_PROXY, then all_proxy/ALL_PROXY: proxy for https endpoints
     http_proxy/HTTP_PROXY, then all_proxy/ALL_PROXY: proxy for http (loopback) endpoints
     no_proxy/NO_PROXY: hosts to reach directly: comma-separated names (matching the
