@@ -6,16 +6,17 @@
 use std::time::Instant;
 
 use crate::answer::{self, BodyError, Failure, Head, Outcome};
-use crate::cli::{RevokeArgs, Sourced};
+use crate::cli::{Common, RevokeArgs, Sourced};
 use crate::endpoint::{self, Endpoint};
 use crate::error::Error;
 use crate::net;
 use crate::oauth::{self, Call, Exchange, Policy};
-use crate::proxy;
+use crate::proxy::{self, Route};
 use crate::refresh::{client_id, log_route, org, proxy_shown, secrets_of};
-use crate::report::{Redactor, say};
+use crate::report::{Log, Redactor, say};
+use crate::secret::Secret;
 use crate::token::{self, Doc};
-use crate::token_file;
+use crate::token_file::{self, LockedFile};
 
 pub(crate) fn run(args: &RevokeArgs) -> Result<(), Error> {
     let c = &args.common;
@@ -29,6 +30,10 @@ pub(crate) fn run(args: &RevokeArgs) -> Result<(), Error> {
         .map_err(|p| file.error(format!("{p}, so there is nothing to revoke")))?;
     let client_id = client_id(c, &doc)?;
     let token_endpoint = endpoint::choose(&c.endpoints, &doc)?;
+    log.step(format_args!(
+        "token endpoint {} (from {})",
+        token_endpoint.url, token_endpoint.source
+    ));
     let url = revoke_url(args, &token_endpoint)?;
     log.step(format_args!(
         "revocation endpoint {} (from {})",
@@ -44,55 +49,74 @@ pub(crate) fn run(args: &RevokeArgs) -> Result<(), Error> {
     // proven before the token is revoked, so that a revoked token never stays behind.
     let kept = args.keep_file.then(|| without_tokens(&doc, &input));
     file.check_writable(kept.as_ref().map_or(0, |t| t.len() as u64))?;
-
-    let mut redactor = Redactor::default();
-    redactor.add(&refresh_token);
-    secrets_of(c, &doc, &route, &mut redactor);
-    let http = net::agent(c.roots.clone(), &route);
-    let fields = [
-        ("token", refresh_token.expose()),
-        ("token_type_hint", "refresh_token"),
-    ];
-    let exchange = Exchange {
+    let request = Request {
         url: &url.value,
-        proxy: proxy_shown(&route),
-        fields: &fields,
+        route: &route,
+        refresh_token: &refresh_token,
         client_id: &client_id.value,
-        credentials: &c.credentials,
-    };
-    let policy = Policy {
         deadline,
-        timeout: c.timeout,
-        retries: c.retries,
     };
-    let said = oauth::send(
-        &http,
-        &Call::exchange(&exchange),
-        &policy,
-        &log,
-        &redactor,
-        classify,
-    )
-    .map_err(|f| *f.error)?;
+    let said = ask(c, &doc, &request)?;
     verdict(said, &url.value, file.shown())?;
-    let done = match kept {
-        Some(text) => file.replace(&text, &log).map(|()| {
-            format!(
-                "{} is kept without access_token and refresh_token",
-                file.shown()
-            )
-        }),
-        None => file
-            .remove(&log)
-            .map(|()| format!("removed {}", file.shown())),
-    };
-    let done = done.map_err(revoked_all_the_same)?;
+    let done = settle(&file, kept, &log).map_err(revoked_all_the_same)?;
     log.status(format_args!(
         "revoked the refresh token for {}; {done}",
         org(&doc, &token_endpoint.url)
     ));
-    drop(file);
     Ok(())
+}
+
+/// What the revocation request is made of.
+struct Request<'a> {
+    url: &'a str,
+    route: &'a Route,
+    refresh_token: &'a Secret,
+    client_id: &'a str,
+    deadline: Instant,
+}
+
+/// POSTs `token` and `token_type_hint=refresh_token` with the client's authentication,
+/// again as the retry rules allow, every secret redacted from what the server says.
+fn ask(c: &Common, doc: &Doc, r: &Request<'_>) -> Result<Said, Error> {
+    let mut redactor = Redactor::default();
+    redactor.add(r.refresh_token);
+    secrets_of(c, doc, r.route, &mut redactor);
+    let http = net::agent(c.roots.clone(), r.route);
+    let fields = [
+        ("token", r.refresh_token.expose()),
+        ("token_type_hint", "refresh_token"),
+    ];
+    let exchange = Exchange {
+        url: r.url,
+        proxy: proxy_shown(r.route),
+        fields: &fields,
+        client_id: r.client_id,
+        credentials: &c.credentials,
+    };
+    let policy = Policy {
+        deadline: r.deadline,
+        timeout: c.timeout,
+        retries: c.retries,
+    };
+    let call = Call::exchange(&exchange);
+    oauth::send(&http, &call, &policy, &c.log, &redactor, classify).map_err(|f| *f.error)
+}
+
+/// The token is revoked: the file goes, or stays without its tokens. Says which.
+fn settle(file: &LockedFile, kept: Option<Vec<u8>>, log: &Log) -> Result<String, Error> {
+    match kept {
+        Some(text) => {
+            file.replace(&text, log)?;
+            Ok(format!(
+                "{} is kept without access_token and refresh_token",
+                file.shown()
+            ))
+        }
+        None => {
+            file.remove(log)?;
+            Ok(format!("removed {}", file.shown()))
+        }
+    }
 }
 
 /// `--revoke-url` / `SF_REVOKE_URL`, else the token endpoint with its last `/token`
