@@ -36,12 +36,17 @@ pub fn main_entry() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Reported { code }) => ExitCode::from(code),
         Err(e) => {
-            say(format_args!("error: {e}"));
-            if let Some(hint) = e.hint() {
-                say(format_args!("hint: {hint}"));
-            }
+            report_error(&e);
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+/// An error as users read it: once, then at most one hint.
+fn report_error(e: &Error) {
+    say(format_args!("error: {e}"));
+    if let Some(hint) = e.hint() {
+        say(format_args!("hint: {hint}"));
     }
 }
 

@@ -28,15 +28,10 @@ const IDLE_WARNING: Duration = Duration::from_secs(25 * 86_400);
 
 pub(crate) fn run(args: &StatusArgs) -> Result<(), Error> {
     let mut worst = 0;
-    let mut first = true;
+    let mut shown = 0;
     for path in &args.files {
         let (facts, errors) = examine(args, path);
-        for e in &errors {
-            say(format_args!("error: {e}"));
-            if let Some(hint) = e.hint() {
-                say(format_args!("hint: {hint}"));
-            }
-        }
+        errors.iter().for_each(crate::report_error);
         if facts.idle {
             say(format_args!(
                 "warning: token file {}: last refreshed {} ago; Salesforce's usual policy \
@@ -48,16 +43,14 @@ pub(crate) fn run(args: &StatusArgs) -> Result<(), Error> {
         }
         let code = errors.iter().map(Error::exit_code).max().unwrap_or(0);
         worst = worst.max(code);
-        let text = if args.json {
-            json_line(args, &facts, &errors, code)
-        } else if facts.read {
-            let block = text_block(args, &facts);
-            let gap = if first { "" } else { "\n" };
-            first = false;
-            format!("{gap}{block}")
-        } else {
-            continue;
+        // Text: a block for each file that could be read, a blank line between blocks.
+        let text = match (args.json, facts.read) {
+            (true, _) => json_line(args, &facts, &errors, code),
+            (false, true) if shown > 0 => format!("\n{}", text_block(args, &facts)),
+            (false, true) => text_block(args, &facts),
+            (false, false) => continue,
         };
+        shown += 1;
         if !write_out(text.as_bytes())? {
             break;
         }
