@@ -169,6 +169,31 @@ fn exec_passes_the_exit_status_and_death_by_signal_through() {
     let out = status("kill -TERM $$");
     assert_eq!(out.status.signal(), Some(libc::SIGTERM));
     assert_eq!(out.stderr, b"");
+    // COMMAND starts with no signal blocked and SIGPIPE not ignored (Rust ignores it in
+    // sfrefresh), so `yes | head` ends quietly as it would from a shell.
+    let out = run(sfrefresh().args(["exec", "-q"]).arg(&file).args([
+        "--",
+        "grep",
+        "-E",
+        "^Sig(Blk|Ign):",
+        "/proc/self/status",
+    ]));
+    let mask = |name: &str| {
+        let line = out.stdout.lines().find(|l| l.starts_with(name)).unwrap();
+        u64::from_str_radix(line.rsplit('\t').next().unwrap(), 16).unwrap()
+    };
+    assert_eq!(mask("SigBlk:"), 0, "{}", out.stdout);
+    assert_eq!(
+        mask("SigIgn:") & (1 << (libc::SIGPIPE - 1)),
+        0,
+        "{}",
+        out.stdout
+    );
+    let out = status("yes | head -n 1");
+    assert_eq!(
+        (out.status.code(), &out.stdout[..], &out.stderr[..]),
+        (Some(0), &b"y\n"[..], &b""[..])
+    );
 }
 
 /// A fresh file (issued now): exec runs COMMAND without asking any server.
@@ -824,6 +849,22 @@ fn status_check_exit_4_when_it_cannot_tell() {
         (last.method.as_str(), last.header("authorization")),
         ("GET", Some("Bearer 00Dx!AQ.old-access"))
     );
+    // A redirect is not followed (the token would go elsewhere): cannot tell.
+    let moved = Server::scripted(vec![
+        Reply::text(302, "").header("Location", "https://elsewhere.example/id"),
+    ]);
+    let file_moved = with_id(&format!("http://127.0.0.1:{}/id", moved.addr.port()));
+    let out = run(status().arg("--check").arg(&file_moved));
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(&format!(
+            "sfrefresh: error: http://127.0.0.1:{}/id answered HTTP 302, a redirect to \
+             https://elsewhere.example/id\n",
+            moved.addr.port()
+        )),
+        "{}",
+        out.stderr
+    );
     // Nobody listening.
     let file = with_id("http://127.0.0.1:9/id/00D/005");
     let out = run(status().args(["--check", "--retries", "0"]).arg(&file));
@@ -1324,4 +1365,112 @@ fn revoke_takes_no_refresh_only_flags() {
              file\n"
         )
     );
+}
+
+#[test]
+fn status_check_and_revoke_go_through_the_proxy_as_a_refresh_does() {
+    let fake = org();
+    let proxy = ConnectProxy::start();
+    let dir = TempDir::new();
+    let file = issued(&fake, &dir, minutes(1));
+    let target = format!("127.0.0.1:{}", fake.addr().port());
+    let out = run(status()
+        .args(["--check", "--proxy", &proxy.url()])
+        .arg(&file));
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    assert_eq!(proxy.targets(), [target.as_str()]);
+    // From the environment too, and NO_PROXY still wins.
+    let out = run(verb("revoke", &fake)
+        .env("http_proxy", proxy.url())
+        .env("NO_PROXY", "example.com")
+        .arg(&file));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(proxy.targets(), [target.as_str(), target.as_str()]);
+    assert!(fake.family_revoked());
+}
+
+#[test]
+fn status_says_when_stdout_cannot_be_written() {
+    let dir = TempDir::new();
+    let (file, _) = token_aged(&dir, "tok.json", minutes(1));
+    let full = fs::File::create("/dev/full").unwrap();
+    let out: Out = status()
+        .arg(&file)
+        .stdout(full)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+        .into();
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (
+            3,
+            "sfrefresh: error: the status could not be written to stdout: no space left on \
+             device\n"
+        )
+    );
+}
+
+#[test]
+fn exec_refuses_an_instance_url_with_a_nul_character() {
+    let dir = TempDir::new();
+    let file = dir.write(
+        "tok.json",
+        &format!(
+            r#"{{"access_token":"a","refresh_token":"r","instance_url":"https://a\u0000b","issued_at":"{}"}}"#,
+            now_ms()
+        ),
+    );
+    let out = run(sfrefresh().args(["exec", "-q"]).arg(&file).args([
+        "--",
+        "touch",
+        &dir.path("ran").display().to_string(),
+    ]));
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            3,
+            format!(
+                "sfrefresh: error: token file {}: \"instance_url\" holds a NUL character, so it \
+                 cannot be passed in the environment\n",
+                file.display()
+            )
+        )
+    );
+    assert!(!dir.path("ran").exists());
+}
+
+#[test]
+fn revoke_says_when_the_file_cannot_go_after_the_token_is_revoked() {
+    // The server revokes, and meanwhile something puts a directory where the file was:
+    // neither the removal nor --keep-file's rename can then succeed.
+    for keep in [false, true] {
+        let dir = TempDir::new();
+        let file = dir.write("tok.json", TOKEN);
+        let path = file.clone();
+        let server = Server::with_handler(move |_| {
+            fs::remove_file(&path).unwrap();
+            fs::create_dir(&path).unwrap();
+            fs::write(path.join("x"), "").unwrap();
+            Reply::json(200, "")
+        });
+        let extra: &[&str] = if keep { &["--keep-file"] } else { &[] };
+        let out = run(&mut revoke_at(&server, &file, extra));
+        let problem = if keep {
+            "cannot be saved: is a directory; the file was not changed"
+        } else {
+            "cannot remove it: is a directory"
+        };
+        assert_eq!(
+            (out.code, out.stderr),
+            (
+                3,
+                format!(
+                    "sfrefresh: error: token file {}: {problem}; the refresh token was revoked \
+                     all the same, so the file holds only dead tokens: remove it by hand\n",
+                    file.display()
+                )
+            )
+        );
+    }
 }
