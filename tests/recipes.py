@@ -7,7 +7,8 @@
   COPY into an empty root, ENV, USER via chroot --userspec, ENTRYPOINT + CMD.
 - cronjob.yaml: parsed, and checked to agree with the Dockerfile (args, token path,
   user) and to forbid concurrent jobs.
-- the shell pipeline: curl sends the token that $(sfrefresh --print token) returns.
+- the shell pipeline: curl sends the token that sfrefresh --print header pipes to it,
+  and no command line carries it.
 Paths in the recipes (/usr/local/bin, /home/ops/.sf, /var/lib/sfrefresh, …) are
 mapped into a scratch directory; SF_TOKEN_URL and SSL_CERT_FILE point at a fake
 Salesforce over TLS on loopback (one per recipe, for that recipe's Connected App and
@@ -221,8 +222,7 @@ def try_pipeline(c, binary, fake, tmp):
 
 def pipeline(c, binary, server, tmp):
     readme = open(os.path.join(ROOT, "README.md")).read()
-    match = re.search(r'^curl -H "Authorization: Bearer \$\(sfrefresh --print token -q tok\.json\)" .*$',
-                      readme, re.M)
+    match = re.search(r'^sfrefresh --print header -q tok\.json \| curl -H @- .*$', readme, re.M)
     if not c.check("pipeline: the README shows it", match is not None):
         return
     work = os.path.join(tmp, "pipeline")
@@ -231,7 +231,7 @@ def pipeline(c, binary, server, tmp):
     os.makedirs(bindir)
     os.symlink(binary, os.path.join(bindir, "sfrefresh"))
     # -f: the fake's REST API answers 401 unless the token is its current access token.
-    line = match.group(0).split('" ', 1)[0] + f'" --cacert {shlex.quote(CA)} -fsS {server.base}/services/data/v60.0/limits'
+    line = match.group(0).split(' "$(jq', 1)[0] + f' --cacert {shlex.quote(CA)} -fsS {server.base}/services/data/v60.0/limits'
     env = {"PATH": f"{bindir}:/usr/bin:/bin", "SF_CLIENT_ID": "3MVG9.pipe", "SF_TOKEN_URL": server.url,
            "SSL_CERT_FILE": CA}
     out = subprocess.run(["sh", "-c", line], cwd=work, env=env, capture_output=True, text=True)
