@@ -633,3 +633,35 @@ fn base64_of(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(s)
 }
+
+#[test]
+fn stdin_that_never_ends_is_cut_off_by_the_timeout() {
+    let server = Server::scripted(vec![]);
+    let mut cmd = sfrefresh();
+    cmd.args([
+        "--client-id",
+        CLIENT_ID,
+        "--token-url",
+        &server.url(),
+        "--timeout",
+        "1",
+        "-",
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().unwrap();
+    // Hold the pipe open without writing a whole token: the writer never closes.
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, b"{\"refresh_token\":").unwrap();
+    let out: Out = child.wait_with_output().unwrap().into();
+    drop(stdin);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "sfrefresh: error: token file - (stdin): no complete token arrived within the 1s --timeout\n"
+    );
+    assert_eq!(server.connections(), 0);
+}
