@@ -161,7 +161,7 @@ fn finish_skip(
     age: Duration,
 ) -> Result<(), Error> {
     match (args.print, target) {
-        (_, Target::Stdio) => target.save(input, &args.common.log)?,
+        (_, Target::Stdio { .. }) => target.save(input, &args.common.log)?,
         (Some(form), Target::File(f)) => {
             let bytes = print::render(form, doc, input).map_err(|problem| Error::Output {
                 problem: format!("{problem} (the token file {} is unchanged)", f.shown()),

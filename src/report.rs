@@ -52,6 +52,11 @@ impl Log {
         }
     }
 
+    /// Whether `wait` lines are shown, so work done only for them can be skipped.
+    pub(crate) fn shows_waits(&self) -> bool {
+        self.level != Level::Quiet
+    }
+
     /// The one status line of a successful run.
     pub(crate) fn status(&self, args: fmt::Arguments<'_>) {
         if self.level != Level::Quiet {

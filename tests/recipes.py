@@ -233,6 +233,13 @@ def readme_code():
     return lines
 
 
+def readme_lines(c, name, pattern):
+    """Every fenced README line that is this kind of recipe; there must be one."""
+    found = [l for l in readme_code() if re.fullmatch(pattern, l)]
+    c.check(f"{name}: the README shows it", found, pattern)
+    return found
+
+
 def readme_line(c, name, pattern):
     found = [l for l in readme_code() if re.fullmatch(pattern, l)]
     c.check(f"{name}: the README shows it", len(found) == 1, found)
@@ -268,14 +275,19 @@ def token_recipes(c, binary, server, tmp):
     write_token(tok, instance_url=server.base)  # as Salesforce saves it
     env = {"PATH": f"{bindir}:/usr/bin:/bin", "SF_CLIENT_ID": "3MVG9.pipe", "SF_TOKEN_URL": server.url,
            "SSL_CERT_FILE": CA}
-    for name, pattern in [
-        ("exec, printf | curl -H @-", r"sfrefresh exec -q tok\.json -- sh -c 'printf .*"),
-        ("--print header | curl -H @-", r"sfrefresh --print header -q tok\.json \| curl .*"),
-        ("--print curl | curl -K -", r"sfrefresh --print curl -q tok\.json \| curl .*"),
-    ]:
-        line = readme_line(c, name, pattern)
-        if line is None:
-            continue
+    recipes = [
+        (name, line)
+        for name, pattern in [
+            ("exec, printf | curl -H @-", r"sfrefresh exec .*tok\.json -- sh -c 'printf .*"),
+            ("--print header | curl -H @-", r"sfrefresh --print header .*tok\.json \| curl .*"),
+            ("--print curl | curl -K -", r"sfrefresh --print curl .*tok\.json \| curl .*"),
+        ]
+        for line in readme_lines(c, name, pattern)
+    ]
+    for name, line in recipes:
+        name = f"{name} ({line[:40]}…)"
+        # A refresh each time: the recipes with --if-older-than would skip it.
+        write_token(tok, instance_url=server.base, refresh_token=token(tok)["refresh_token"])
         open(argv_log, "w").close()
         out = sh(line, work, env)
         fresh = server.current_access_token()

@@ -382,7 +382,7 @@ fn exec_refreshes_a_token_older_than_30_minutes_by_default() {
         (minutes(20), None, false, "30m"),
         (minutes(31), None, true, "30m"),
         (minutes(20), Some("10m"), true, "10m"),
-        (minutes(31), Some("1h"), false, "60m"),
+        (minutes(31), Some("1h"), false, "1h"),
     ] {
         let file = issued(&fake, &dir, age);
         let before = fake.refresh_tokens_presented().len();
@@ -550,14 +550,16 @@ fn status() -> Command {
 #[test]
 fn status_describes_each_file_without_waiting_for_its_lock_or_sending() {
     let dir = TempDir::new();
-    let (old, old_at) = token_aged(&dir, "old.json", Duration::from_secs(3 * 3600));
-    let (new, new_at) = token_aged(&dir, "new.json", minutes(5));
+    // Ages in whole hours and days: `human` shows two units, so a slow machine's extra
+    // second never shows.
+    let (old, old_at) = token_aged(&dir, "old.json", Duration::from_secs(3 * 86_400));
+    let (new, new_at) = token_aged(&dir, "new.json", Duration::from_secs(5 * 3600));
     let before = read(&old);
     // A refresh in progress holds the lock: status does not wait for it.
     let held = fs::File::open(&old).unwrap();
     held.lock().unwrap();
     let started = Instant::now();
-    let out = run(status().args(["--if-older-than", "1h"]).arg(&old).arg(&new));
+    let out = run(status().args(["--if-older-than", "1d"]).arg(&old).arg(&new));
     assert!(started.elapsed() < Duration::from_secs(2));
     let block = |file: &Path, at: u64, age: &str, now: &str| {
         format!(
@@ -577,14 +579,14 @@ fn status_describes_each_file_without_waiting_for_its_lock_or_sending() {
             block(
                 &old,
                 old_at,
-                "3h",
-                "yes: issued 3h ago, not younger than --if-older-than 60m"
+                "3d",
+                "yes: issued 3d ago, not younger than --if-older-than 1d"
             ) + "\n"
                 + &block(
                     &new,
                     new_at,
-                    "5m",
-                    "no: issued 5m ago, younger than --if-older-than 60m"
+                    "5h",
+                    "no: issued 5h ago, younger than --if-older-than 1d"
                 )
         )
     );
