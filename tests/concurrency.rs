@@ -1,6 +1,5 @@
 //! One refresh at a time per file across processes, and crash safety under SIGKILL.
 
-
 use std::collections::HashSet;
 use std::fs;
 use std::process::{Child, Stdio};

@@ -1,6 +1,5 @@
 //! Every fault named in the refresh issue: exit code, message, and a byte-identical file.
 
-
 use std::fs;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};

@@ -1,6 +1,5 @@
 //! The refresh job end to end: what is sent, what is saved, what is printed.
 
-
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
 

@@ -1,6 +1,5 @@
 //! TLS trust, endpoint precedence, proxies and the signature check, all on loopback.
 
-
 use std::fs;
 
 use crate::util::*;
