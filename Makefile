@@ -10,10 +10,10 @@ RUST_VERSION := $(shell sed -n 's/^rust-version = "\(.*\)"$$/\1/p' Cargo.toml | 
 STATIC_TARGET = x86_64-unknown-linux-musl
 TARGETS       = x86_64-unknown-linux-musl aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf
 # The release target that runs on this machine, for make install.
-HOST_TARGET  := $(shell case "$$(uname -m)" in \
-	x86_64) echo x86_64-unknown-linux-musl ;; \
-	aarch64|arm64) echo aarch64-unknown-linux-musl ;; \
-	armv7l|armv8l) echo armv7-unknown-linux-musleabihf ;; esac)
+UNAME_M      := $(shell uname -m)
+HOST_TARGET  := $(strip $(or $(if $(filter x86_64,$(UNAME_M)),x86_64-unknown-linux-musl), \
+	$(if $(filter aarch64 arm64,$(UNAME_M)),aarch64-unknown-linux-musl), \
+	$(if $(filter armv7l armv8l,$(UNAME_M)),armv7-unknown-linux-musleabihf)))
 HOST_ARCHIVE  = dist/sfrefresh-$(VERSION)-$(HOST_TARGET).tar.gz
 # make dist builds everything twice (the second time from a copy of the source in
 # another directory, into an empty target directory) and compares: REPRO=0 skips that.
