@@ -57,6 +57,8 @@ for t in $TARGETS; do
   [ "$(dpkg-deb -f "$debfile" Package Version Architecture | tr '\n' ' ')" = \
     "Package: sfrefresh Version: $version-1 Architecture: $deb " ] ||
     fail "$debfile: $(dpkg-deb -f "$debfile" Package Version Architecture)"
+  [ -z "$(dpkg-deb -f "$debfile" Depends)" ] ||
+    fail "$debfile: a static binary should depend on nothing: $(dpkg-deb -f "$debfile" Depends)"
   listing=$(dpkg-deb -c "$debfile" | awk '{print substr($6, 2)}')
   for f in "${files[@]}" /usr/share/man/man1/sfrefresh.1.gz /usr/share/doc/sfrefresh/copyright \
     /usr/share/zsh/vendor-completions/_sfrefresh; do
