@@ -151,3 +151,118 @@ fn exec_variables_are_documented_everywhere() {
         }
     }
 }
+
+const COMPLETIONS: [&str; 3] = [
+    "completions/sfrefresh.bash",
+    "completions/_sfrefresh",
+    "completions/sfrefresh.fish",
+];
+
+/// The `--long` options a completion file offers: `--name` words in bash and zsh,
+/// `-l name` in fish; comment lines do not count.
+fn completed_options(file: &str) -> Vec<String> {
+    let text = read(file);
+    let code = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let words = code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'));
+    let mut found: Vec<String> = if file.ends_with(".fish") {
+        let words: Vec<&str> = words.filter(|w| !w.is_empty()).collect();
+        words
+            .windows(2)
+            .filter(|w| w[0] == "-l")
+            .map(|w| format!("--{}", w[1]))
+            .collect()
+    } else {
+        words
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .map(String::from)
+            .collect()
+    };
+    found.sort();
+    found.dedup();
+    found
+}
+
+#[test]
+fn completions_offer_exactly_the_options_of_help() {
+    let opts = options();
+    for file in COMPLETIONS {
+        let offered = completed_options(file);
+        for opt in &opts {
+            assert!(
+                offered.contains(opt),
+                "{opt} is in --help but not in {file}: add it there (see the comment at its top)"
+            );
+        }
+        for opt in &offered {
+            assert!(
+                opts.contains(opt),
+                "{file} offers {opt}, which --help does not list"
+            );
+        }
+    }
+}
+
+/// Runs `shell args…` in the source tree; None (and a loud note) when the shell is
+/// not installed here (CI installs bash, zsh and fish).
+fn shell(shell: &str, args: &[&str]) -> Option<std::process::Output> {
+    match std::process::Command::new(shell)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+    {
+        Ok(out) => Some(out),
+        Err(e) => {
+            eprintln!("SKIPPED: {shell} is not installed ({e}): its completion file is unchecked");
+            None
+        }
+    }
+}
+
+#[test]
+fn completion_files_are_valid_and_complete_options_and_values() {
+    for (sh, file) in [
+        ("bash", COMPLETIONS[0]),
+        ("zsh", COMPLETIONS[1]),
+        ("fish", COMPLETIONS[2]),
+    ] {
+        if let Some(out) = shell(sh, &["-n", file]) {
+            assert!(
+                out.status.success(),
+                "{sh} -n {file}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let bash = |words: &str| {
+        let script = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             _sfrefresh; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            COMPLETIONS[0]
+        );
+        shell("bash", &["-c", &script]).map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    if let Some(got) = bash("sfrefresh --client-a") {
+        assert_eq!(got, "--client-auth\n");
+    }
+    if let Some(got) = bash("sfrefresh --print ''") {
+        assert_eq!(got, "token\njson\n");
+    }
+    if let Some(got) = bash("sfrefresh --if-older-than ''") {
+        assert_eq!(got, "\n", "a value only the user knows: nothing offered");
+    }
+    let fish = |line: &str| {
+        let script = format!("source {}; complete -C '{line}'", COMPLETIONS[2]);
+        shell("fish", &["--no-config", "-c", &script])
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    if let Some(got) = fish("sfrefresh --client-a") {
+        assert!(got.starts_with("--client-auth\t"), "{got}");
+    }
+    if let Some(got) = fish("sfrefresh --print ") {
+        assert!(got.contains("token") && got.contains("json"), "{got}");
+    }
+}
