@@ -9,7 +9,7 @@
 _sfrefresh() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=
     ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local verbs=''
+    local verbs='refresh exec status revoke help'
     local opts='--client-id --client-secret-file --client-auth --token-url --sandbox
         --login-url --cacert --proxy --no-proxy --verify-signature --timeout --retries
         --if-older-than --print -q --quiet -v --verbose -h --help -V --version'
@@ -20,7 +20,8 @@ _sfrefresh() {
         case " $verbs " in *" ${COMP_WORDS[i]} "*) verb=${COMP_WORDS[i]}; break ;; esac
     done
     case "$verb" in
-        # sub) opts="$opts --sub-option" ;;
+        status) opts="$opts --json --check --userinfo-url" ;;
+        revoke) opts="$opts --keep-file --revoke-url" ;;
         *) ;;
     esac
 
@@ -33,9 +34,10 @@ _sfrefresh() {
             COMPREPLY=($(compgen -W $'post\nbasic' -- "$cur"))
             return ;;
         --print)
-            COMPREPLY=($(compgen -W $'token\njson' -- "$cur"))
+            COMPREPLY=($(compgen -W $'token\njson\nheader\nenv\ncurl' -- "$cur"))
             return ;;
-        --client-id | --token-url | --login-url | --proxy | --timeout | --retries | --if-older-than)
+        --client-id | --token-url | --login-url | --proxy | --timeout | --retries | --if-older-than | \
+            --userinfo-url | --revoke-url)
             # A value only the user knows.
             COMPREPLY=()
             return ;;

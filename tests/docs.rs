@@ -249,7 +249,7 @@ fn completion_files_are_valid_and_complete_options_and_values() {
         assert_eq!(got, "--client-auth\n");
     }
     if let Some(got) = bash("sfrefresh --print ''") {
-        assert_eq!(got, "token\njson\n");
+        assert_eq!(got, "token\njson\nheader\nenv\ncurl\n");
     }
     if let Some(got) = bash("sfrefresh --if-older-than ''") {
         assert_eq!(got, "\n", "a value only the user knows: nothing offered");
