@@ -5,8 +5,6 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ureq::tls::RootCerts;
-
 use super::flags::LowArgs;
 use super::{ClientAuth, Print, TargetSpec};
 use crate::clock::parse_duration;
@@ -56,7 +54,7 @@ pub(crate) struct Common {
     pub(crate) client_id: Option<Sourced<String>>,
     pub(crate) credentials: Credentials,
     pub(crate) endpoints: EndpointOpts,
-    pub(crate) roots: RootCerts,
+    pub(crate) roots: crate::tls::Roots,
     pub(crate) proxy: ProxySetting,
     pub(crate) timeout: Duration,
     pub(crate) retries: u32,
