@@ -6,6 +6,8 @@ mod cli;
 mod clock;
 mod endpoint;
 mod error;
+mod fleet;
+mod metrics;
 mod net;
 mod oauth;
 mod print;
@@ -14,11 +16,13 @@ mod refresh;
 mod report;
 mod rescue;
 mod secret;
+mod signals;
 mod signature;
 mod target;
 mod tls;
 mod token;
 mod token_file;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -30,7 +34,7 @@ use report::say;
 /// turn it into the exit code from the table in `error.rs`.
 pub fn main_entry() -> ExitCode {
     match run() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(e) => {
             say(format_args!("error: {e}"));
             if let Some(hint) = e.hint() {
@@ -41,11 +45,16 @@ pub fn main_entry() -> ExitCode {
     }
 }
 
-fn run() -> Result<(), Error> {
+/// The exit code of a run that ended as planned: 0, or for many files the most serious
+/// of their codes (`fleet::SEVERITY`), each already reported.
+fn run() -> Result<u8, Error> {
     match cli::parse(std::env::args_os().skip(1), &|name| std::env::var_os(name))? {
-        Command::Help(verb) => print::emit(cli::help_text(verb).as_bytes(), "-"),
-        Command::Version => print::emit(version().as_bytes(), "-"),
-        Command::Refresh(args) => refresh::run(&args),
+        Command::Help(verb) => print::emit(cli::help_text(verb).as_bytes(), "-").map(|()| 0),
+        Command::Version => print::emit(version().as_bytes(), "-").map(|()| 0),
+        Command::Refresh(args) => match &args.fleet {
+            Some(f) => fleet::run(&args, f),
+            None => refresh::run(&args).map(|()| 0),
+        },
     }
 }
 

@@ -50,6 +50,41 @@ impl Http {
     }
 }
 
+/// The agents of one thread of a run, one per route (direct, or each proxy), so the
+/// files that share a route share its kept-alive connections. Never shared between
+/// threads: `Http::answered` must describe the one request this thread has in flight.
+#[derive(Default)]
+pub(crate) struct Agents(Vec<(Option<ProxyUrl>, Http)>);
+
+impl Agents {
+    /// The agent for `route`, made on first use.
+    pub(crate) fn get(&mut self, roots: &Roots, route: &Route) -> &Http {
+        let proxy = match route {
+            Route::Proxy(p) => Some(p),
+            Route::Direct(_) => None,
+        };
+        let same = |(p, _): &(Option<ProxyUrl>, Http)| match (p, proxy) {
+            (None, None) => true,
+            (Some(a), Some(b)) => {
+                a.host == b.host && a.port == b.port && a.user == b.user && a.password == b.password
+            }
+            _ => false,
+        };
+        let at = match self.0.iter().position(same) {
+            Some(at) => at,
+            None => {
+                self.0.push((proxy.cloned(), agent(roots.clone(), route)));
+                self.0.len() - 1
+            }
+        };
+        match self.0.get(at) {
+            Some((_, http)) => http,
+            // Unreachable: `at` was found or pushed just now.
+            None => unreachable!("an agent was just found or made"),
+        }
+    }
+}
+
 /// An agent that returns every status to us (we classify them), never follows a
 /// redirect (credentials are never re-sent elsewhere), and reaches the endpoint
 /// directly or through our CONNECT tunnel.

@@ -12,7 +12,7 @@ use std::str::FromStr;
 use crate::error::Error;
 
 pub(crate) use flags::Verb;
-pub(crate) use resolve::{Common, Credentials, ProxySetting, RefreshArgs, Sourced};
+pub(crate) use resolve::{Common, Credentials, FleetArgs, ProxySetting, RefreshArgs, Sourced};
 
 /// What the run should do, fully checked.
 pub(crate) enum Command {

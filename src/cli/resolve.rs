@@ -2,7 +2,7 @@
 //! files loaded, URLs and the proxy parsed. What leaves here is what the commands use.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::flags::LowArgs;
@@ -61,14 +61,36 @@ pub(crate) struct Common {
     pub(crate) log: Log,
 }
 
-/// `sfrefresh [refresh] [OPTIONS] TOKEN_FILE`, checked.
+/// `sfrefresh [refresh] [OPTIONS] TOKEN_FILE…`, checked.
 pub(crate) struct RefreshArgs {
+    /// The one token file; with `fleet`, the first path given (unused).
     pub(crate) target: TargetSpec,
+    /// Several files, a directory, `--files-from`, `--watch`, `--metrics-file` or
+    /// `--log-format json`: the run goes through `fleet.rs`.
+    pub(crate) fleet: Option<FleetArgs>,
     pub(crate) common: Common,
     pub(crate) verify_signature: bool,
     pub(crate) if_older_than: Option<Duration>,
     pub(crate) print: Option<Print>,
 }
+
+/// The options of a run over many files (`fleet.rs`) or forever (`watch.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FleetArgs {
+    /// Token files and directories (a directory stands for its `*.json` files).
+    pub(crate) paths: Vec<PathBuf>,
+    /// `--files-from PATH`: one token file a line; `-` is stdin.
+    pub(crate) files_from: Option<PathBuf>,
+    /// `--jobs N`: files in flight at once.
+    pub(crate) jobs: usize,
+    pub(crate) watch: bool,
+    pub(crate) metrics_file: Option<PathBuf>,
+    pub(crate) json: bool,
+}
+
+/// `--jobs` when not given: enough to hide the network round trips of a few hundred
+/// orgs on a one- or two-core box, few enough not to look like a burst to the server.
+pub(crate) const DEFAULT_JOBS: usize = 4;
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<OsString>;
 
@@ -107,24 +129,40 @@ fn flag_or_env(
 }
 
 pub(super) fn refresh(mut low: LowArgs, env: Env<'_>) -> Result<RefreshArgs, Error> {
-    let target = match low.positional.len() {
-        0 => match nonempty(env, "SF_TOKEN_FILE") {
-            Some(t) => target_spec(t),
-            None => {
-                return Err(Error::usage_help(
-                    "no token file: give TOKEN_FILE or set SF_TOKEN_FILE",
+    let print = low.print.as_deref().map(str::parse::<Print>).transpose()?;
+    if low.positional.is_empty()
+        && low.files_from.is_none()
+        && let Some(t) = nonempty(env, "SF_TOKEN_FILE")
+    {
+        low.positional.push(t);
+    }
+    let fleet = fleet(&mut low)?;
+    let target = match (&fleet, low.positional.len()) {
+        (Some(f), _) => {
+            if f.paths.iter().any(|p| p.as_os_str() == "-") {
+                return Err(Error::usage(
+                    "'-' (stdin to stdout) takes one token file alone, without --files-from, \
+                     --watch, --metrics-file or --log-format json",
                 ));
             }
-        },
-        1 => target_spec(low.positional.remove(0)),
-        _ => {
-            return Err(Error::usage(format!(
-                "unexpected argument '{}': only one TOKEN_FILE is taken",
-                low.positional[1].to_string_lossy()
-            )));
+            if print.is_some() {
+                return Err(Error::usage(
+                    "--print takes one token file: with many files, --watch, --metrics-file or \
+                     --log-format json, stdout would mix the tokens",
+                ));
+            }
+            match f.paths.first() {
+                Some(p) => TargetSpec::Path(p.clone()),
+                None => TargetSpec::Stdio,
+            }
         }
+        (None, 0) => {
+            return Err(Error::usage_help(
+                "no token file: give TOKEN_FILE or set SF_TOKEN_FILE",
+            ));
+        }
+        (None, _) => target_spec(low.positional.remove(0)),
     };
-    let print = low.print.as_deref().map(str::parse::<Print>).transpose()?;
     if target == TargetSpec::Stdio && print.is_some_and(|p| p != Print::Json) {
         // The refreshed document (maybe with a rotated refresh token) must reach stdout,
         // or the only copy of the new refresh token would be lost.
@@ -149,13 +187,69 @@ pub(super) fn refresh(mut low: LowArgs, env: Env<'_>) -> Result<RefreshArgs, Err
             "--verify-signature needs the client secret (--client-secret-file or SF_CLIENT_SECRET)",
         ));
     }
+    if fleet.as_ref().is_some_and(|f| f.watch) && if_older_than.is_none() {
+        return Err(Error::usage(
+            "--watch needs --if-older-than DURATION: each file is refreshed when it is that old",
+        ));
+    }
     Ok(RefreshArgs {
         target,
+        fleet,
         common,
         verify_signature,
         if_older_than,
         print,
     })
+}
+
+/// The fleet options, or `None` for the classic single-file run (one path that is not a
+/// directory, and none of the options that only the fleet path has).
+fn fleet(low: &mut LowArgs) -> Result<Option<FleetArgs>, Error> {
+    let jobs = match low.jobs.as_deref() {
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|n| (1..=64).contains(n))
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "invalid value '{v}' for '--jobs': expected a whole number from 1 to 64"
+                ))
+            })?,
+        None => DEFAULT_JOBS,
+    };
+    let json = match low.log_format.as_deref() {
+        None | Some("text") => false,
+        Some("json") => true,
+        Some(other) => {
+            return Err(Error::usage(format!(
+                "invalid value '{other}' for '--log-format': expected 'text' or 'json'"
+            )));
+        }
+    };
+    let single = low.positional.len() == 1
+        && low.files_from.is_none()
+        && !low.watch
+        && low.metrics_file.is_none()
+        && !json
+        && !low
+            .positional
+            .first()
+            .is_some_and(|p| Path::new(p).is_dir());
+    if single || (low.positional.is_empty() && low.files_from.is_none()) {
+        // `--jobs` alone changes nothing for one file; no file at all is an error later.
+        return Ok(None);
+    }
+    Ok(Some(FleetArgs {
+        paths: std::mem::take(&mut low.positional)
+            .into_iter()
+            .map(PathBuf::from)
+            .collect(),
+        files_from: low.files_from.take(),
+        jobs,
+        watch: low.watch,
+        metrics_file: low.metrics_file.take(),
+        json,
+    }))
 }
 
 fn target_spec(t: OsString) -> TargetSpec {
