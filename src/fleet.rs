@@ -89,7 +89,15 @@ pub(crate) fn run(args: &RefreshArgs, f: &FleetArgs) -> Result<u8, Error> {
     }
     let leftovers = Leftovers::default();
     let all: Vec<usize> = (0..items.len()).collect();
-    let outcomes = pass(args, &items, &all, f.jobs, &leftovers, &Pool::default(), &events);
+    let outcomes = pass(
+        args,
+        &items,
+        &all,
+        f.jobs,
+        &leftovers,
+        &Pool::default(),
+        &events,
+    );
     for o in &outcomes {
         match &o.result {
             Ok(Done::Refreshed { .. }) => refreshed += 1,
@@ -146,7 +154,11 @@ pub(crate) fn pass(
     let next = AtomicUsize::new(0);
     let outcomes = Mutex::new(Vec::with_capacity(which.len()));
     let work = || {
-        let mut agents = pool.lock().ok().and_then(|mut p| p.pop()).unwrap_or_default();
+        let mut agents = pool
+            .lock()
+            .ok()
+            .and_then(|mut p| p.pop())
+            .unwrap_or_default();
         while signals::stopping().is_none() {
             let Some(&index) = which.get(next.fetch_add(1, Ordering::SeqCst)) else {
                 break;

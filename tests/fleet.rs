@@ -32,7 +32,14 @@ fn token(refresh_token: &str, fresh: bool) -> String {
 /// sfrefresh against `url` for many files (`files` after the options).
 fn fleet(url: &str, extra: &[&str], files: &[&Path]) -> Command {
     let mut cmd = sfrefresh();
-    cmd.args(["--client-id", CLIENT_ID, "--token-url", url, "--timeout", "5"]);
+    cmd.args([
+        "--client-id",
+        CLIENT_ID,
+        "--token-url",
+        url,
+        "--timeout",
+        "5",
+    ]);
     cmd.args(extra);
     cmd.args(files);
     cmd
@@ -102,7 +109,10 @@ fn mixed_outcomes_one_line_each_the_worst_exit_code_and_nobody_stops() {
             "sfrefresh: 5 token files: 1 refreshed, 1 fresh, 3 failed (exit 3)".to_string(),
         ]
     );
-    assert_eq!(out.code, 3, "3 (token file) is more serious than 5 (refused)");
+    assert_eq!(
+        out.code, 3,
+        "3 (token file) is more serious than 5 (refused)"
+    );
     assert_eq!(out.stdout, "");
     assert_ne!(refresh_token_of(&a), "5Aep861.family-a");
     assert_eq!(fs::read_to_string(&refused).unwrap(), refused_before);
@@ -141,8 +151,14 @@ fn without_refusals_the_exit_code_is_the_refusal_and_quiet_keeps_errors_only() {
     assert_eq!(out.code, 5);
     let lines: Vec<&str> = out.stderr.lines().collect();
     assert_eq!(lines.len(), 2, "{}", out.stderr);
-    assert!(lines[0].starts_with(&format!("sfrefresh: {}: error (exit 5): ", refused.display())));
-    assert_eq!(lines[1], "sfrefresh: 2 token files: 1 refreshed, 0 fresh, 1 failed (exit 5)");
+    assert!(lines[0].starts_with(&format!(
+        "sfrefresh: {}: error (exit 5): ",
+        refused.display()
+    )));
+    assert_eq!(
+        lines[1],
+        "sfrefresh: 2 token files: 1 refreshed, 0 fresh, 1 failed (exit 5)"
+    );
     // All well and -q: nothing at all.
     fs::remove_file(&refused).unwrap();
     let out = run(&mut fleet(&server.token_url(), &["-q"], &[&a, &dir.0]));
@@ -161,7 +177,11 @@ fn many_files_share_kept_alive_connections() {
         .map(|(i, f)| dir.write(&format!("t{i:02}.json"), &token(f, false)))
         .collect();
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
-    let out = run(&mut fleet(&server.token_url(), &["--jobs", "1", "-q"], &paths));
+    let out = run(&mut fleet(
+        &server.token_url(),
+        &["--jobs", "1", "-q"],
+        &paths,
+    ));
     assert_eq!((out.code, out.stderr.as_str()), (0, ""));
     assert_eq!(server.connections(), 1, "one connection for twenty files");
     for (file, family) in files.iter().zip(&families) {
@@ -169,7 +189,11 @@ fn many_files_share_kept_alive_connections() {
     }
     // Four workers: at most four connections, however many files.
     let before = server.connections();
-    let out = run(&mut fleet(&server.token_url(), &["--jobs", "4", "-q"], &paths));
+    let out = run(&mut fleet(
+        &server.token_url(),
+        &["--jobs", "4", "-q"],
+        &paths,
+    ));
     assert_eq!((out.code, out.stderr.as_str()), (0, ""));
     let used = server.connections() - before;
     assert!((1..=4).contains(&used), "{used} connections");
@@ -185,9 +209,17 @@ fn an_answer_that_started_is_never_sent_again_in_a_fleet() {
     let dir = TempDir::new();
     let a = dir.write("a.json", TOKEN);
     let b = dir.write("b.json", TOKEN);
-    let out = run(&mut fleet(&server.url(), &["--jobs", "1", "--retries", "3"], &[&a, &b]));
+    let out = run(&mut fleet(
+        &server.url(),
+        &["--jobs", "1", "--retries", "3"],
+        &[&a, &b],
+    ));
     assert_eq!(out.code, 4, "{}", out.stderr);
-    assert_eq!(server.requests().len(), 2, "one request per file, none resent");
+    assert_eq!(
+        server.requests().len(),
+        2,
+        "one request per file, none resent"
+    );
     assert!(
         out.stderr.contains(&format!(
             "sfrefresh: {}: error (exit 4): {} answered HTTP 200 but the body was cut short",
@@ -214,18 +246,31 @@ fn a_directory_and_a_list_name_the_files_and_leftover_temps_go() {
     assert_eq!((out.code, out.stderr.as_str()), (0, ""));
     assert_eq!(
         dir.names(),
-        [".b.json.sfrefresh-rescue-1.json", "a.json", "b.json", "notes.txt"]
+        [
+            ".b.json.sfrefresh-rescue-1.json",
+            "a.json",
+            "b.json",
+            "notes.txt"
+        ]
     );
     assert_eq!(server.refresh_tokens_presented().len(), 2);
     // --files-from - : one path a line, blank lines skipped, each file once.
     let other = TempDir::new();
     let c = other.write("c.json", &token("5Aep861.family-c", false));
-    let list = format!("{}\n\n{}\r\n{}\n", c.display(), dir.path("a.json").display(), c.display());
+    let list = format!(
+        "{}\n\n{}\r\n{}\n",
+        c.display(),
+        dir.path("a.json").display(),
+        c.display()
+    );
     let mut cmd = fleet(&server.token_url(), &["--files-from", "-"], &[]);
     let out = run_with_stdin(&mut cmd, &list);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(out.stderr.lines().count(), 3, "{}", out.stderr);
-    assert!(out.stderr.ends_with("sfrefresh: 2 token files: 2 refreshed, 0 fresh, 0 failed\n"));
+    assert!(
+        out.stderr
+            .ends_with("sfrefresh: 2 token files: 2 refreshed, 0 fresh, 0 failed\n")
+    );
 }
 
 #[test]
@@ -296,7 +341,10 @@ fn the_metrics_file_has_a_sample_per_file() {
     assert!((now - success).abs() < 60.0, "{success}");
     assert_eq!(get("sfrefresh_last_exit_code", &a), Some(0.0));
     assert_eq!(get("sfrefresh_last_exit_code", &missing), Some(3.0));
-    assert_eq!(get("sfrefresh_last_success_timestamp_seconds", &missing), None);
+    assert_eq!(
+        get("sfrefresh_last_success_timestamp_seconds", &missing),
+        None
+    );
     let issued = get("sfrefresh_token_issued_at_timestamp_seconds", &a).unwrap();
     assert!((now - issued).abs() < 60.0, "{issued}");
     let took = get("sfrefresh_refresh_duration_seconds", &a).unwrap();
