@@ -12,7 +12,7 @@ const REFRESH: &str = "\
 sfrefresh - refresh a saved OAuth 2.0 (Salesforce) access token in place
 
 USAGE:
-    sfrefresh [refresh] [OPTIONS] [TOKEN_FILE]
+    sfrefresh [refresh] [OPTIONS] [TOKEN_FILE...]
     sfrefresh help [VERB]
 
 VERBS (the first argument; a file named like a verb is written ./NAME):
@@ -22,6 +22,9 @@ ARGUMENTS:
     TOKEN_FILE                  token JSON file, refreshed in place; '-' reads the token
                                 from stdin and writes the refreshed JSON to stdout
                                 (no file written)             [env: SF_TOKEN_FILE]
+                                Several files, or a directory (its *.json): each
+                                refreshed on its own, one line each, then a
+                                summary; exit code the most serious of theirs
 
 OPTIONS:
         --client-id ID          consumer key of the Connected App or External Client
@@ -59,6 +62,15 @@ OPTIONS:
                                 after success, write to stdout: the access token,
                                 the whole JSON, an Authorization header line, shell
                                 variables, or a curl config (see README)
+        --files-from PATH       also the token files listed in PATH, one a line
+                                ('-': stdin)
+    -j, --jobs N                token files refreshed at once (1-64) [default 4]
+        --watch                 run until SIGTERM: refresh each file when it is
+                                --if-older-than old, sleep until the next is due
+        --metrics-file PATH     after each pass, a Prometheus textfile-collector
+                                file with per-file success time, exit code,
+                                issued_at and duration (replaced atomically)
+        --log-format text|json  one line per event, as text or as a JSON object
     -q, --quiet                 no status line and no waiting notes on success
     -v, --verbose               describe each step on stderr (secrets never shown)
     -h, --help                  print this help
@@ -83,10 +95,15 @@ EXIT CODES:
        or bad 200, TLS trust, proxy authentication, signature mismatch
     5  the server refused the refresh (OAuth error in a 4xx answer):
        re-authorisation or configuration needed
+    Many files: the most serious per-file code, in the order 1, 3, 5, 2, 4, 0.
+    --watch: 0 after SIGTERM/SIGINT; otherwise it ends only when no file can be
+    refreshed any more, with the most serious of their codes.
 
 EXAMPLES:
     sfrefresh --client-id 3MVG9... ~/.config/sf/token.json
     sfrefresh -q --if-older-than 1h tok.json        # from cron, every few minutes
     sfrefresh --print header -q tok.json | curl -H @- \"$URL\"
     vault kv get -field=token secret/sf | sfrefresh - > refreshed.json
+    sfrefresh -q --if-older-than 1h /srv/tokens/     # every *.json in there
+    sfrefresh --watch --if-older-than 90m --metrics-file /run/m/sf.prom tokens/
 ";
