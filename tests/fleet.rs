@@ -357,3 +357,28 @@ fn the_metrics_file_has_a_sample_per_file() {
         "no temp file left beside the metrics"
     );
 }
+
+/// The budgets `make bench` checks (run.py `budgets`), on canned numbers: each passes
+/// on good numbers and fails alone on a bad one. The measuring itself is `make bench`.
+#[test]
+fn the_bench_budgets_are_checked() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("bench/run.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .arg("--self-test")
+        .output();
+    let Ok(out) = out else {
+        assert!(std::env::var_os("CI").is_none(), "python3 is missing");
+        eprintln!("SKIPPED: python3 is missing");
+        return;
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "bench budgets: self-test passed\n"
+    );
+}
