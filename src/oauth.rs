@@ -214,7 +214,10 @@ fn attempt_once(
     if let Some(auth) = authorization {
         request = request.header("Authorization", auth.expose());
     }
-    let slow = (limit > SLOW).then(|| SlowNote::start(*log, url));
+    // The note is a thread; with -q it would print nothing, so none is started (a thread
+    // is a tenth of a millisecond, per attempt and per file).
+    let slow = (limit > SLOW && log.level() != crate::report::Level::Quiet)
+        .then(|| SlowNote::start(*log, url));
     let sent = request.send(body.expose());
     drop(slow);
     let mut response = match sent {
