@@ -87,7 +87,7 @@ ENVIRONMENT:
 EXIT CODES:
     0  refreshed, or skipped because --if-older-than found the token fresh
     1  unexpected internal error
-    2  usage: bad flag or value, missing client id, extra arguments
+    2  usage: bad flag or value, missing client id, no token file
     3  token file: missing, unreadable, not JSON, no usable refresh_token, not a
        regular file, too large, cannot be saved; or stdout could not be written
     4  token endpoint or proxy unreachable, or the answer unusable: network,
