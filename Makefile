@@ -73,11 +73,14 @@ empty-root-test: static fake-salesforce
 recipes-test: static fake-salesforce
 	python3 tests/recipes.py dist/sfrefresh $(FAKE_SALESFORCE)
 
-# Median wall time and peak RSS against nginx on loopback (installs nginx-light if missing).
+# Median wall time and peak RSS against nginx on loopback (installs nginx-light if missing),
+# with the floor contender (bench/floor, its own Cargo package) built static the same way.
+FLOOR = bench/floor/target/$(STATIC_TARGET)/release/floor
 bench: static
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light
-	python3 bench/run.py --bin dist/sfrefresh
+	$(CARGO) build --release --target $(STATIC_TARGET) --manifest-path bench/floor/Cargo.toml
+	python3 bench/run.py --bin dist/sfrefresh --floor $(FLOOR)
 
 # What make dist and make dist-test need (Debian packages, rustup targets, rust-src,
 # zig, cargo-zigbuild, cargo-deb, cargo-generate-rpm), installed when missing.

@@ -12,7 +12,8 @@ _sfrefresh() {
     local verbs='refresh exec status revoke help'
     local opts='--client-id --client-secret-file --client-auth --token-url --sandbox
         --login-url --cacert --proxy --no-proxy --verify-signature --timeout --retries
-        --if-older-than --print -q --quiet -v --verbose -h --help -V --version'
+        --if-older-than --print --files-from -j --jobs --watch --metrics-file --log-format
+        -q --quiet -v --verbose -h --help -V --version'
 
     # The verb, if one was typed before the current word.
     local verb='' i
@@ -27,16 +28,19 @@ _sfrefresh() {
 
     local IFS=$'\n'
     case "$prev" in
-        --client-secret-file | --cacert)
+        --client-secret-file | --cacert | --files-from | --metrics-file)
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
         --client-auth)
             COMPREPLY=($(compgen -W $'post\nbasic' -- "$cur"))
             return ;;
+        --log-format)
+            COMPREPLY=($(compgen -W $'text\njson' -- "$cur"))
+            return ;;
         --print)
             COMPREPLY=($(compgen -W $'token\njson\nheader\nenv\ncurl' -- "$cur"))
             return ;;
-        --client-id | --token-url | --login-url | --proxy | --timeout | --retries | --if-older-than | \
+        --client-id | --token-url | --login-url | --proxy | --timeout | --retries | --if-older-than | -j | --jobs | \
             --userinfo-url | --revoke-url)
             # A value only the user knows.
             COMPREPLY=()

@@ -7,6 +7,8 @@ mod clock;
 mod endpoint;
 mod error;
 mod exec;
+mod fleet;
+mod metrics;
 mod net;
 mod oauth;
 mod print;
@@ -16,12 +18,14 @@ mod report;
 mod rescue;
 mod revoke;
 mod secret;
+mod signals;
 mod signature;
 mod status;
 mod target;
 mod tls;
 mod token;
 mod token_file;
+mod watch;
 
 use std::process::ExitCode;
 
@@ -33,7 +37,7 @@ use report::say;
 /// turn it into the exit code from the table in `error.rs`.
 pub fn main_entry() -> ExitCode {
     match run() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
         Err(Error::Reported { code }) => ExitCode::from(code),
         Err(e) => {
             report_error(&e);
@@ -50,14 +54,19 @@ fn report_error(e: &Error) {
     }
 }
 
-fn run() -> Result<(), Error> {
+/// The exit code of a run that ended as planned: 0, or for many files the most serious
+/// of their codes (`fleet::SEVERITY`), each already reported.
+fn run() -> Result<u8, Error> {
     match cli::parse(std::env::args_os().skip(1), &|name| std::env::var_os(name))? {
-        Command::Help(verb) => print::emit(cli::help_text(verb).as_bytes(), "-"),
-        Command::Version => print::emit(version().as_bytes(), "-"),
-        Command::Refresh(args) => refresh::run(&args).map(drop),
-        Command::Exec(args) => exec::run(&args),
-        Command::Status(args) => status::run(&args),
-        Command::Revoke(args) => revoke::run(&args),
+        Command::Help(verb) => print::emit(cli::help_text(verb).as_bytes(), "-").map(|()| 0),
+        Command::Version => print::emit(version().as_bytes(), "-").map(|()| 0),
+        Command::Refresh(args) => match &args.fleet {
+            Some(f) => fleet::run(&args, f),
+            None => refresh::run(&args).map(|_| 0),
+        },
+        Command::Exec(args) => exec::run(&args).map(|()| 0),
+        Command::Status(args) => status::run(&args).map(|()| 0),
+        Command::Revoke(args) => revoke::run(&args).map(|()| 0),
     }
 }
 

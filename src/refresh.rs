@@ -1,10 +1,11 @@
 //! `sfrefresh [refresh] [OPTIONS] TOKEN_FILE`: open, read, decide, check, send, merge,
-//! save, report; every step in order on one page.
+//! save, report; every step in order on one page. `refresh_file` is that page for one
+//! file; `fleet.rs` calls it for each of many files with the agents of its thread.
 
 use std::time::{Duration, Instant};
 
 use crate::answer::Answer;
-use crate::cli::{Common, RefreshArgs, Sourced};
+use crate::cli::{Common, RefreshArgs, Sourced, TargetSpec};
 use crate::clock::{human, now_ms};
 use crate::endpoint::{self, Endpoint};
 use crate::error::Error;
@@ -16,6 +17,7 @@ use crate::report::{Log, Redactor, sanitize, say};
 use crate::signature;
 use crate::target::Target;
 use crate::token::{self, Doc, MAX_FILE};
+use crate::token_file::Sweep;
 
 /// Room kept for what an answer adds to the file, in the pre-send space check.
 const ANSWER_ROOM: u64 = 64 * 1024;
@@ -23,16 +25,64 @@ const ANSWER_ROOM: u64 = 64 * 1024;
 /// Refreshes (or finds fresh) the token and returns the document as it now stands. The
 /// lock is released on return, so `exec` can hand the token on without holding it.
 pub(crate) fn run(args: &RefreshArgs) -> Result<Doc, Error> {
+    let (done, doc) = refresh_file(args, &args.target, &mut net::Agents::default(), Sweep::Scan)?;
+    args.common.log.status(format_args!("{}", done.status()));
+    Ok(doc)
+}
+
+/// How a file's refresh ended well; `status` is the line that says so.
+#[derive(Debug)]
+pub(crate) enum Done {
+    Refreshed {
+        org: String,
+        rotated: bool,
+        issued_at_ms: Option<u64>,
+    },
+    Fresh {
+        org: String,
+        age: Duration,
+        issued_at_ms: Option<u64>,
+    },
+}
+
+impl Done {
+    pub(crate) fn status(&self) -> String {
+        match self {
+            Done::Refreshed { org, rotated, .. } => format!(
+                "refreshed token for {org} ({})",
+                if *rotated {
+                    "refresh token rotated"
+                } else {
+                    "refresh token kept"
+                }
+            ),
+            Done::Fresh { org, age, .. } => format!(
+                "token for {org} is fresh (issued {} ago), not refreshed",
+                human(*age)
+            ),
+        }
+    }
+}
+
+/// One file, every step: the whole single-file run without its status line. `agents`
+/// are this thread's (kept-alive connections across files), `sweep` says how leftover
+/// temp files are found.
+pub(crate) fn refresh_file(
+    args: &RefreshArgs,
+    spec: &TargetSpec,
+    agents: &mut net::Agents,
+    sweep: Sweep<'_>,
+) -> Result<(Done, Doc), Error> {
     let c = &args.common;
     let log = c.log;
     let deadline = Instant::now() + c.timeout;
-    let target = Target::open(&args.target, deadline, c.timeout, &log)?;
+    let target = Target::open_with(spec, deadline, c.timeout, &log, sweep)?;
     let input = target.read()?;
     let parsed = token::parse_token(&input).map_err(|p| target.error(p))?;
     let mut doc = parsed.doc;
     if let Some(age) = fresh(args, &doc, &log) {
-        finish_skip(args, &target, &doc, &input, age)?;
-        return Ok(doc);
+        let done = finish_skip(args, &target, &doc, &input, age)?;
+        return Ok((done, doc));
     }
     let client_id = client_id(c, &doc)?;
     let endpoint = endpoint::choose(&c.endpoints, &doc)?;
@@ -58,7 +108,7 @@ pub(crate) fn run(args: &RefreshArgs) -> Result<Doc, Error> {
     let mut redactor = Redactor::default();
     redactor.add(&parsed.refresh_token);
     secrets_of(c, &doc, &route, &mut redactor);
-    let http = net::agent(c.roots.clone(), &route);
+    let http = agents.get(&c.roots, &route);
     let fields = [
         ("grant_type", "refresh_token"),
         ("refresh_token", parsed.refresh_token.expose()),
@@ -75,7 +125,7 @@ pub(crate) fn run(args: &RefreshArgs) -> Result<Doc, Error> {
         timeout: c.timeout,
         retries: c.retries,
     };
-    let answer = oauth::token_request(&http, &exchange, &policy, &log, &redactor).map_err(|f| {
+    let answer = oauth::token_request(http, &exchange, &policy, &log, &redactor).map_err(|f| {
         match f.keep {
             Some(raw) => rescued(&target, &raw, *f.error),
             None => *f.error,
@@ -103,16 +153,12 @@ pub(crate) fn run(args: &RefreshArgs) -> Result<Doc, Error> {
         })?;
         print::emit(&bytes, f.shown())?;
     }
-    log.status(format_args!(
-        "refreshed token for {} ({})",
-        org(&doc, &endpoint.url),
-        if merged.rotated {
-            "refresh token rotated"
-        } else {
-            "refresh token kept"
-        }
-    ));
-    Ok(doc)
+    let done = Done::Refreshed {
+        org: org(&doc, &endpoint.url),
+        rotated: merged.rotated,
+        issued_at_ms: token::issued_at_ms(&doc),
+    };
+    Ok((done, doc))
 }
 
 /// The token is fresh enough to keep: `--if-older-than` is set, the token was issued
@@ -159,7 +205,7 @@ fn finish_skip(
     doc: &Doc,
     input: &[u8],
     age: Duration,
-) -> Result<(), Error> {
+) -> Result<Done, Error> {
     match (args.print, target) {
         (_, Target::Stdio { .. }) => target.save(input, &args.common.log)?,
         (Some(form), Target::File(f)) => {
@@ -170,12 +216,11 @@ fn finish_skip(
         }
         (None, Target::File(_)) => {}
     }
-    args.common.log.status(format_args!(
-        "token for {} is fresh (issued {} ago), not refreshed",
-        org(doc, "the token file"),
-        human(age)
-    ));
-    Ok(())
+    Ok(Done::Fresh {
+        org: org(doc, "the token file"),
+        age,
+        issued_at_ms: token::issued_at_ms(doc),
+    })
 }
 
 /// The client id: the flag or env var, else the one the token file records.

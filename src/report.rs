@@ -37,6 +37,10 @@ impl Log {
         Log { level }
     }
 
+    pub(crate) fn level(&self) -> Level {
+        self.level
+    }
+
     /// A `--verbose` step.
     pub(crate) fn step(&self, args: fmt::Arguments<'_>) {
         if self.level == Level::Verbose {

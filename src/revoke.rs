@@ -22,7 +22,13 @@ pub(crate) fn run(args: &RevokeArgs) -> Result<(), Error> {
     let c = &args.common;
     let log = c.log;
     let deadline = Instant::now() + c.timeout;
-    let file = token_file::lock(&args.path, deadline, c.timeout, &log)?;
+    let file = token_file::lock_with(
+        &args.path,
+        deadline,
+        c.timeout,
+        &log,
+        token_file::Sweep::Scan,
+    )?;
     log.step(format_args!("locked {}", file.shown()));
     let input = file.read()?;
     let doc = token::parse_object(&input).map_err(|p| file.error(p))?;

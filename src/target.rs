@@ -10,7 +10,7 @@ use crate::error::Error;
 use crate::report::{Log, io_words};
 use crate::rescue;
 use crate::token::MAX_FILE;
-use crate::token_file::{self, LockedFile};
+use crate::token_file::{self, LockedFile, Sweep};
 
 pub(crate) enum Target {
     /// `-`: the token from stdin (read until `deadline`), the refreshed document to stdout.
@@ -23,16 +23,19 @@ pub(crate) enum Target {
 
 impl Target {
     /// Locks the file (waiting for another run until `deadline`), or takes stdin.
-    pub(crate) fn open(
+    /// `sweep` says how leftover temp files are found: `Sweep::Scan` for one file, once
+    /// per directory when a run has many files.
+    pub(crate) fn open_with(
         spec: &TargetSpec,
         deadline: Instant,
         timeout: Duration,
         log: &Log,
+        sweep: Sweep<'_>,
     ) -> Result<Target, Error> {
         match spec {
             TargetSpec::Stdio => Ok(Target::Stdio { deadline, timeout }),
             TargetSpec::Path(path) => {
-                let locked = token_file::lock(path, deadline, timeout, log)?;
+                let locked = token_file::lock_with(path, deadline, timeout, log, sweep)?;
                 log.step(format_args!("locked {}", locked.shown()));
                 Ok(Target::File(locked))
             }

@@ -15,7 +15,7 @@ const REFRESH: &str = "\
 sfrefresh - refresh a saved OAuth 2.0 (Salesforce) access token in place
 
 USAGE:
-    sfrefresh [refresh] [OPTIONS] [TOKEN_FILE]
+    sfrefresh [refresh] [OPTIONS] [TOKEN_FILE...]
     sfrefresh exec [OPTIONS] [TOKEN_FILE] -- COMMAND [ARGS...]
     sfrefresh status [OPTIONS] [TOKEN_FILE...]
     sfrefresh revoke [OPTIONS] [TOKEN_FILE]
@@ -33,6 +33,9 @@ ARGUMENTS:
     TOKEN_FILE              token JSON file, refreshed in place; '-' reads it
                             from stdin and writes the refreshed JSON to stdout
                             (no file written)           [env: SF_TOKEN_FILE]
+                            Several files, or a directory (its *.json):
+                            each refreshed on its own, one line each, then
+                            a summary; exit code the most serious of theirs
 
 OPTIONS:
         --client-id ID      consumer key of the Connected App or External
@@ -76,6 +79,16 @@ OPTIONS:
     -v, --verbose           describe each step on stderr (never a secret)
     -h, --help              print this help
     -V, --version           print the version, target and commit
+        --files-from PATH   also the token files listed in PATH, one a line
+                            ('-': stdin)
+    -j, --jobs N            token files refreshed at once (1-64) [default: 4]
+        --watch             run until SIGTERM: refresh each file when it is
+                            --if-older-than old, sleep until the next is due
+        --metrics-file PATH after each pass, a Prometheus textfile-collector
+                            file: per file success time, exit code,
+                            issued_at and duration (replaced atomically)
+        --log-format text|json
+                            one line per event, as text or a JSON object
 
 ENVIRONMENT:
     SF_TOKEN_FILE, SF_CLIENT_ID, SF_CLIENT_SECRET, SF_TOKEN_URL, SF_LOGIN_URL
@@ -89,7 +102,7 @@ ENVIRONMENT:
 EXIT CODES:
     0  refreshed, or skipped because --if-older-than found the token fresh
     1  unexpected internal error
-    2  usage: bad flag or value, missing client id, extra arguments
+    2  usage: bad flag or value, missing client id, no token file
     3  token file: missing, unreadable, not JSON, no usable refresh_token, not
        a regular file, too large, cannot be saved; or stdout not writable
     4  token endpoint or proxy unreachable, or the answer unusable: network,
@@ -99,12 +112,17 @@ EXIT CODES:
        re-authorisation or configuration needed
     126  exec: COMMAND was found but could not be run
     127  exec: COMMAND was not found
+    Many files: the most serious per-file code, in the order 1, 3, 5, 2, 4, 0.
+    --watch: 0 after SIGTERM/SIGINT; otherwise it ends only when no file can be
+    refreshed any more, with the most serious of their codes.
 
 EXAMPLES:
     sfrefresh --client-id 3MVG9... ~/.config/sf/token.json
     sfrefresh -q --if-older-than 1h tok.json       # from cron, every 10 min
     sfrefresh --print header -q tok.json | curl -H @- \"$URL\"
     vault kv get -field=token secret/sf | sfrefresh - > refreshed.json
+    sfrefresh -q --if-older-than 1h /srv/tokens/   # every *.json in there
+    sfrefresh --watch --if-older-than 90m --metrics-file /run/sf.prom tokens/
 ";
 
 const EXEC: &str = "\

@@ -13,7 +13,8 @@ use crate::error::Error;
 
 pub(crate) use flags::Verb;
 pub(crate) use resolve::{
-    Common, Credentials, ExecArgs, ProxySetting, RefreshArgs, RevokeArgs, Sourced, StatusArgs,
+    Common, Credentials, ExecArgs, FleetArgs, ProxySetting, RefreshArgs, RevokeArgs, Sourced,
+    StatusArgs,
 };
 
 /// What the run should do, fully checked.

@@ -2,10 +2,8 @@
 //! files loaded, URLs and the proxy parsed. What leaves here is what the commands use.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-use ureq::tls::RootCerts;
 
 use super::flags::LowArgs;
 use super::{ClientAuth, Print, TargetSpec, Verb};
@@ -56,16 +54,20 @@ pub(crate) struct Common {
     pub(crate) client_id: Option<Sourced<String>>,
     pub(crate) credentials: Credentials,
     pub(crate) endpoints: EndpointOpts,
-    pub(crate) roots: RootCerts,
+    pub(crate) roots: crate::tls::Roots,
     pub(crate) proxy: ProxySetting,
     pub(crate) timeout: Duration,
     pub(crate) retries: u32,
     pub(crate) log: Log,
 }
 
-/// `sfrefresh [refresh] [OPTIONS] TOKEN_FILE`, checked.
+/// `sfrefresh [refresh] [OPTIONS] TOKEN_FILE…`, checked.
 pub(crate) struct RefreshArgs {
+    /// The one token file; with `fleet`, the first path given (unused).
     pub(crate) target: TargetSpec,
+    /// Several files, a directory, `--files-from`, `--watch`, `--metrics-file` or
+    /// `--log-format json`: the run goes through `fleet.rs`.
+    pub(crate) fleet: Option<FleetArgs>,
     pub(crate) common: Common,
     pub(crate) verify_signature: bool,
     pub(crate) if_older_than: Option<Duration>,
@@ -106,6 +108,24 @@ pub(crate) struct RevokeArgs {
     pub(crate) keep_file: bool,
 }
 
+/// The options of a run over many files (`fleet.rs`) or forever (`watch.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FleetArgs {
+    /// Token files and directories (a directory stands for its `*.json` files).
+    pub(crate) paths: Vec<PathBuf>,
+    /// `--files-from PATH`: one token file a line; `-` is stdin.
+    pub(crate) files_from: Option<PathBuf>,
+    /// `--jobs N`: files in flight at once.
+    pub(crate) jobs: usize,
+    pub(crate) watch: bool,
+    pub(crate) metrics_file: Option<PathBuf>,
+    pub(crate) json: bool,
+}
+
+/// `--jobs` when not given: enough to hide the network round trips of a few hundred
+/// orgs on a one- or two-core box, few enough not to look like a burst to the server.
+pub(crate) const DEFAULT_JOBS: usize = 4;
+
 type Env<'a> = &'a dyn Fn(&str) -> Option<OsString>;
 
 /// An env var that is set and not empty (an empty one counts as unset).
@@ -143,8 +163,40 @@ fn flag_or_env(
 }
 
 pub(super) fn refresh(mut low: LowArgs, env: Env<'_>) -> Result<RefreshArgs, Error> {
-    let target = one_target(&mut low, env)?;
     let print = low.print.as_deref().map(str::parse::<Print>).transpose()?;
+    if low.positional.is_empty()
+        && low.files_from.is_none()
+        && let Some(t) = nonempty(env, "SF_TOKEN_FILE")
+    {
+        low.positional.push(t);
+    }
+    let fleet = fleet(&mut low)?;
+    let target = match (&fleet, low.positional.len()) {
+        (Some(f), _) => {
+            if f.paths.iter().any(|p| p.as_os_str() == "-") {
+                return Err(Error::usage(
+                    "'-' (stdin to stdout) takes one token file alone, without --files-from, \
+                     --watch, --metrics-file or --log-format json",
+                ));
+            }
+            if print.is_some() {
+                return Err(Error::usage(
+                    "--print takes one token file: with many files, --watch, --metrics-file or \
+                     --log-format json, stdout would mix the tokens",
+                ));
+            }
+            match f.paths.first() {
+                Some(p) => TargetSpec::Path(p.clone()),
+                None => TargetSpec::Stdio,
+            }
+        }
+        (None, 0) => {
+            return Err(Error::usage_help(
+                "no token file: give TOKEN_FILE or set SF_TOKEN_FILE",
+            ));
+        }
+        (None, _) => target_spec(low.positional.remove(0)),
+    };
     if target == TargetSpec::Stdio && print.is_some_and(|p| p != Print::Json) {
         // The refreshed document (maybe with a rotated refresh token) must reach stdout,
         // or the only copy of the new refresh token would be lost.
@@ -161,8 +213,14 @@ pub(super) fn refresh(mut low: LowArgs, env: Env<'_>) -> Result<RefreshArgs, Err
             "--verify-signature needs the client secret (--client-secret-file or SF_CLIENT_SECRET)",
         ));
     }
+    if fleet.as_ref().is_some_and(|f| f.watch) && if_older_than.is_none() {
+        return Err(Error::usage(
+            "--watch needs --if-older-than DURATION: each file is refreshed when it is that old",
+        ));
+    }
     Ok(RefreshArgs {
         target,
+        fleet,
         common,
         verify_signature,
         if_older_than,
@@ -212,6 +270,11 @@ pub(super) fn exec(mut low: LowArgs, env: Env<'_>) -> Result<ExecArgs, Error> {
         None => return Err(Error::usage(format!("no COMMAND: {GRAMMAR}"))),
     };
     let mut refresh = refresh(low, env)?;
+    if refresh.fleet.is_some() {
+        return Err(Error::usage(format!(
+            "exec takes one token file (not a directory): {GRAMMAR}"
+        )));
+    }
     if refresh.target == TargetSpec::Stdio {
         return Err(Error::usage(
             "exec needs a token file, not '-': the refreshed token must be saved before \
@@ -296,7 +359,7 @@ fn check_url(url: String, what: &str) -> Result<String, Error> {
 pub(super) fn reject_foreign(low: &LowArgs, verb: Verb) -> Result<(), Error> {
     use Verb::{Exec, Refresh, Revoke, Status};
     const CLIENT: &[Verb] = &[Refresh, Exec, Revoke];
-    let flags: [(&str, bool, &[Verb]); 11] = [
+    let flags: [(&str, bool, &[Verb]); 16] = [
         ("--client-id", low.client_id.is_some(), CLIENT),
         ("--client-secret-file", low.secret_file.is_some(), CLIENT),
         ("--client-auth", low.client_auth.is_some(), CLIENT),
@@ -312,6 +375,11 @@ pub(super) fn reject_foreign(low: &LowArgs, verb: Verb) -> Result<(), Error> {
         ("--userinfo-url", low.userinfo_url.is_some(), &[Status]),
         ("--revoke-url", low.revoke_url.is_some(), &[Revoke]),
         ("--keep-file", low.keep_file, &[Revoke]),
+        ("--files-from", low.files_from.is_some(), &[Refresh]),
+        ("--jobs", low.jobs.is_some(), &[Refresh]),
+        ("--watch", low.watch, &[Refresh]),
+        ("--metrics-file", low.metrics_file.is_some(), &[Refresh]),
+        ("--log-format", low.log_format.is_some(), &[Refresh]),
     ];
     match flags
         .into_iter()
@@ -336,6 +404,56 @@ fn verb_list(verbs: &[Verb]) -> String {
         Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
         _ => names.concat(),
     }
+}
+
+/// The fleet options, or `None` for the classic single-file run (one path that is not a
+/// directory, and none of the options that only the fleet path has).
+fn fleet(low: &mut LowArgs) -> Result<Option<FleetArgs>, Error> {
+    let jobs = match low.jobs.as_deref() {
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|n| (1..=64).contains(n))
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "invalid value '{v}' for '--jobs': expected a whole number from 1 to 64"
+                ))
+            })?,
+        None => DEFAULT_JOBS,
+    };
+    let json = match low.log_format.as_deref() {
+        None | Some("text") => false,
+        Some("json") => true,
+        Some(other) => {
+            return Err(Error::usage(format!(
+                "invalid value '{other}' for '--log-format': expected 'text' or 'json'"
+            )));
+        }
+    };
+    let single = low.positional.len() == 1
+        && low.files_from.is_none()
+        && !low.watch
+        && low.metrics_file.is_none()
+        && !json
+        && !low
+            .positional
+            .first()
+            .is_some_and(|p| Path::new(p).is_dir());
+    if single || (low.positional.is_empty() && low.files_from.is_none()) {
+        // `--jobs` alone changes nothing for one file; no file at all is an error later.
+        return Ok(None);
+    }
+    Ok(Some(FleetArgs {
+        paths: std::mem::take(&mut low.positional)
+            .into_iter()
+            .map(PathBuf::from)
+            .collect(),
+        files_from: low.files_from.take(),
+        jobs,
+        watch: low.watch,
+        metrics_file: low.metrics_file.take(),
+        json,
+    }))
 }
 
 fn target_spec(t: OsString) -> TargetSpec {

@@ -196,7 +196,6 @@ fn help_and_version_win() {
 #[test]
 fn usage_errors_name_the_flag() {
     assert!(usage_error(&["--client-id", "x"], &[]).contains("TOKEN_FILE"));
-    assert!(usage_error(&["--client-id", "x", "a", "b"], &[]).contains("'b'"));
     assert!(usage_error(&["--client-id", "x", "--bogus", "a"], &[]).contains("--bogus"));
     for (flag, value) in [
         ("--timeout", "0"),
@@ -300,6 +299,9 @@ fn each_flag_only_where_it_means_something() {
         (&["--check"], &["status"]),
         (&["--revoke-url", "https://r/revoke"], &["revoke"]),
         (&["--keep-file"], &["revoke"]),
+        (&["--jobs", "2"], &["refresh"]),
+        (&["--metrics-file", "m.prom"], &["refresh"]),
+        (&["--log-format", "text"], &["refresh"]),
     ];
     for (flag, verbs) in table {
         for (word, _) in Verb::ALL {
@@ -324,4 +326,57 @@ fn each_flag_only_where_it_means_something() {
             }
         }
     }
+}
+
+#[test]
+fn many_files_go_through_the_fleet() {
+    let one = args(&["--client-id", "x", "a"], &[]);
+    assert_eq!(one.fleet, None);
+    // --jobs alone changes nothing for one file.
+    assert_eq!(args(&["--client-id", "x", "-j", "8", "a"], &[]).fleet, None);
+    let many = args(&["--client-id", "x", "a", "b"], &[]);
+    let f = many.fleet.unwrap();
+    assert_eq!(f.paths, [PathBuf::from("a"), PathBuf::from("b")]);
+    assert_eq!(f.jobs, DEFAULT_JOBS);
+    assert!(!f.watch && !f.json && f.metrics_file.is_none());
+    let f = args(
+        &[
+            "--client-id",
+            "x",
+            "--files-from",
+            "-",
+            "--jobs=16",
+            "--metrics-file",
+            "m.prom",
+            "--log-format",
+            "json",
+        ],
+        &[],
+    )
+    .fleet
+    .unwrap();
+    assert_eq!(f.files_from, Some(PathBuf::from("-")));
+    assert_eq!((f.jobs, f.json), (16, true));
+    assert_eq!(f.metrics_file, Some(PathBuf::from("m.prom")));
+    // A directory is its *.json files; SF_TOKEN_FILE serves --watch.
+    let dir = std::env::temp_dir();
+    let d = args(&["--client-id", "x", dir.to_str().unwrap()], &[]);
+    assert!(d.fleet.is_some());
+    let w = args(
+        &["--client-id", "x", "--watch", "--if-older-than", "1h"],
+        &[("SF_TOKEN_FILE", "t.json")],
+    );
+    assert_eq!(w.fleet.unwrap().paths, [PathBuf::from("t.json")]);
+}
+
+#[test]
+fn fleet_usage_errors() {
+    let x = ["--client-id", "x"];
+    let with = |more: &[&str]| usage_error(&[&x[..], more].concat(), &[]);
+    assert!(with(&["--jobs", "0", "a", "b"]).contains("--jobs"));
+    assert!(with(&["--jobs", "65", "a", "b"]).contains("--jobs"));
+    assert!(with(&["--log-format", "xml", "a"]).contains("--log-format"));
+    assert!(with(&["a", "-"]).contains("'-'"));
+    assert!(with(&["--print", "token", "a", "b"]).contains("--print"));
+    assert!(with(&["--watch", "a"]).contains("--if-older-than"));
 }
