@@ -6,6 +6,7 @@ mod cli;
 mod clock;
 mod endpoint;
 mod error;
+mod jwt;
 mod net;
 mod oauth;
 mod print;
