@@ -6,7 +6,9 @@ mod cli;
 mod clock;
 mod endpoint;
 mod error;
+mod grant;
 mod jwt;
+mod login;
 mod net;
 mod oauth;
 mod print;
@@ -47,6 +49,7 @@ fn run() -> Result<(), Error> {
         Command::Help(verb) => print::emit(cli::help_text(verb).as_bytes(), "-"),
         Command::Version => print::emit(version().as_bytes(), "-"),
         Command::Refresh(args) => refresh::run(&args),
+        Command::Login(args) => login::run(&args),
     }
 }
 
@@ -67,13 +70,13 @@ pub mod fuzz {
 
     /// The token file parser and the exact pretty printer.
     pub fn token_file(data: &[u8]) {
-        if let Ok(t) = crate::token::parse_token(data) {
-            let text = crate::token::to_file_text(&t.doc, &[data]);
+        if let Ok(doc) = crate::token::parse(data) {
+            let text = crate::token::to_file_text(&doc, &[data]);
             // What was written must read back to the same document.
-            let again = crate::token::parse_token(&text).map(|t| t.doc);
+            let again = crate::token::parse(&text);
             assert_eq!(
                 again.ok(),
-                Some(t.doc),
+                Some(doc),
                 "a saved file must read back the same"
             );
         }

@@ -93,6 +93,10 @@ pub(crate) struct Failed {
     pub(crate) keep: Option<Vec<u8>>,
 }
 
+/// How one answer is read: `answer::classify` for a token; the device flow's first
+/// request, whose 200 is not a token, reads its own.
+pub(crate) type Classify = fn(&Head<'_>, Result<Vec<u8>, BodyError>, &Redactor) -> Outcome;
+
 /// Posts the token request, retrying what `Failure::retryable` allows with exponential
 /// backoff and jitter until the retries or the deadline run out.
 pub(crate) fn token_request(
@@ -101,6 +105,18 @@ pub(crate) fn token_request(
     policy: &Policy,
     log: &Log,
     redactor: &Redactor,
+) -> Result<Answer, Failed> {
+    exchange_with(http, x, policy, log, redactor, answer::classify)
+}
+
+/// `token_request` with the answer read by `classify`.
+pub(crate) fn exchange_with(
+    http: &Http,
+    x: &Exchange<'_>,
+    policy: &Policy,
+    log: &Log,
+    redactor: &Redactor,
+    classify: Classify,
 ) -> Result<Answer, Failed> {
     let body = form_body(x);
     let authorization = basic_auth(x);
@@ -139,6 +155,7 @@ pub(crate) fn token_request(
             share,
             log,
             redactor,
+            classify,
         );
         log.step(format_args!(
             "attempt {attempt} finished in {}",
@@ -194,6 +211,8 @@ pub(crate) const NOTICEABLE: Duration = Duration::from_secs(1);
 /// A request slower than this gets a note on stderr (unless `-q`).
 const SLOW: Duration = Duration::from_secs(5);
 
+// Eight: the request's parts, its limits, and how to read the answer.
+#[allow(clippy::too_many_arguments)]
 fn attempt_once(
     http: &Http,
     url: &str,
@@ -202,6 +221,7 @@ fn attempt_once(
     limit: Duration,
     log: &Log,
     redactor: &Redactor,
+    classify: Classify,
 ) -> Outcome {
     http.reset();
     let mut request = http
@@ -250,7 +270,7 @@ fn attempt_once(
         retry_after,
         html,
     };
-    answer::classify(&head, body, redactor)
+    classify(&head, body, redactor)
 }
 
 /// Says once on stderr that a request is slow, when it is; the thread ends with the

@@ -8,6 +8,7 @@ use crate::cli::{Common, RefreshArgs, Sourced};
 use crate::clock::{human, now_ms};
 use crate::endpoint::{self, Endpoint};
 use crate::error::Error;
+use crate::grant::{self, Renewal};
 use crate::net;
 use crate::oauth::{self, Exchange, Policy};
 use crate::print;
@@ -26,8 +27,9 @@ pub(crate) fn run(args: &RefreshArgs) -> Result<(), Error> {
     let deadline = Instant::now() + c.timeout;
     let target = Target::open(&args.target, deadline, c.timeout, &log)?;
     let input = target.read()?;
-    let parsed = token::parse_token(&input).map_err(|p| target.error(p))?;
-    let mut doc = parsed.doc;
+    let mut doc = token::parse_object(&input).map_err(|p| target.error(p))?;
+    // The refresh token it holds, or a new mint for a file made by a grant without one.
+    let renewal = grant::choose(&args.grant, &c.endpoints, &doc, &|p| target.error(p))?;
     if let Some(age) = fresh(args, &doc, &log) {
         return finish_skip(args, &target, &doc, &input, age);
     }
@@ -39,6 +41,7 @@ pub(crate) fn run(args: &RefreshArgs) -> Result<(), Error> {
     ));
     let route = proxy::route(&endpoint.uri, &c.proxy)?;
     log_route(&log, &route);
+    let request = grant::prepare(&renewal, &client_id.value, &c.credentials)?;
     if args.verify_signature {
         check_stored_signature(c, &doc, &target, &log)?;
     }
@@ -53,19 +56,16 @@ pub(crate) fn run(args: &RefreshArgs) -> Result<(), Error> {
     target.check_writable(planned)?;
 
     let mut redactor = Redactor::default();
-    redactor.add(&parsed.refresh_token);
+    request.redact(&mut redactor);
     secrets_of(c, &doc, &route, &mut redactor);
     let http = net::agent(c.roots.clone(), &route);
-    let fields = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", parsed.refresh_token.expose()),
-    ];
+    let fields = request.pairs();
     let exchange = Exchange {
         url: &endpoint.url,
         proxy: proxy_shown(&route),
         fields: &fields,
         client_id: &client_id.value,
-        credentials: &c.credentials,
+        credentials: request.credentials,
     };
     let policy = Policy {
         deadline,
@@ -82,6 +82,7 @@ pub(crate) fn run(args: &RefreshArgs) -> Result<(), Error> {
         verify_answer(c, &answer, &endpoint, &log).map_err(|e| rescued(&target, &answer.raw, e))?;
     }
     let merged = token::merge(&mut doc, answer.doc, now_ms());
+    grant::record(&mut doc, &renewal, &client_id.value);
     let text = token::to_file_text(&doc, &[&input, &answer.raw]);
     if text.len() as u64 > MAX_FILE {
         let e = target.error(format!(
@@ -103,10 +104,11 @@ pub(crate) fn run(args: &RefreshArgs) -> Result<(), Error> {
     log.status(format_args!(
         "refreshed token for {} ({})",
         org(&doc, &endpoint.url),
-        if merged.rotated {
-            "refresh token rotated"
-        } else {
-            "refresh token kept"
+        match renewal {
+            Renewal::Refresh(_) if merged.rotated => "refresh token rotated",
+            Renewal::Refresh(_) => "refresh token kept",
+            Renewal::Jwt(_) => "new token minted with jwt-bearer",
+            Renewal::ClientCredentials => "new token minted with client-credentials",
         }
     ));
     Ok(())

@@ -11,10 +11,11 @@ use crate::error::Error;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verb {
     Refresh,
+    Login,
 }
 
 impl Verb {
-    pub(crate) const ALL: &[(&str, Verb)] = &[("refresh", Verb::Refresh)];
+    pub(crate) const ALL: &[(&str, Verb)] = &[("refresh", Verb::Refresh), ("login", Verb::Login)];
 
     fn from_word(word: &str) -> Option<Verb> {
         Verb::ALL.iter().find(|(n, _)| *n == word).map(|(_, v)| *v)
@@ -40,6 +41,21 @@ pub(crate) struct LowArgs {
     pub(crate) retries: Option<String>,
     pub(crate) if_older_than: Option<String>,
     pub(crate) print: Option<String>,
+    /// The grant options of `refresh` and `login` (`src/grant.rs`).
+    pub(crate) grant: Option<String>,
+    pub(crate) jwt_key: Option<PathBuf>,
+    pub(crate) username: Option<String>,
+    pub(crate) audience: Option<String>,
+    /// `login` only: how to get the first token, and where it may go.
+    pub(crate) device: bool,
+    pub(crate) device_url: Option<String>,
+    pub(crate) web: bool,
+    pub(crate) authorize_url: Option<String>,
+    pub(crate) redirect_port: Option<String>,
+    pub(crate) open: bool,
+    pub(crate) sfdx_url_file: Option<PathBuf>,
+    pub(crate) scope: Option<String>,
+    pub(crate) force: bool,
     pub(crate) quiet: bool,
     pub(crate) verbose: bool,
     pub(crate) help: bool,
@@ -62,6 +78,19 @@ pub(crate) const LONG_FLAGS: &[&str] = &[
     "retries",
     "if-older-than",
     "print",
+    "grant",
+    "jwt-key",
+    "username",
+    "audience",
+    "device",
+    "device-url",
+    "web",
+    "authorize-url",
+    "redirect-port",
+    "open",
+    "sfdx-url-file",
+    "scope",
+    "force",
     "quiet",
     "verbose",
     "help",
@@ -112,6 +141,19 @@ where
             Long("retries") => low.retries = Some(parser.value()?.string()?),
             Long("if-older-than") => low.if_older_than = Some(parser.value()?.string()?),
             Long("print") => low.print = Some(parser.value()?.string()?),
+            Long("grant") => low.grant = Some(parser.value()?.string()?),
+            Long("jwt-key") => low.jwt_key = Some(parser.value()?.into()),
+            Long("username") => low.username = Some(parser.value()?.string()?),
+            Long("audience") => low.audience = Some(parser.value()?.string()?),
+            Long("device") => low.device = true,
+            Long("device-url") => low.device_url = Some(parser.value()?.string()?),
+            Long("web") => low.web = true,
+            Long("authorize-url") => low.authorize_url = Some(parser.value()?.string()?),
+            Long("redirect-port") => low.redirect_port = Some(parser.value()?.string()?),
+            Long("open") => low.open = true,
+            Long("sfdx-url-file") => low.sfdx_url_file = Some(parser.value()?.into()),
+            Long("scope") => low.scope = Some(parser.value()?.string()?),
+            Long("force") => low.force = true,
             Short('q') | Long("quiet") => low.quiet = true,
             Short('v') | Long("verbose") => low.verbose = true,
             Short('h') | Long("help") => low.help = true,

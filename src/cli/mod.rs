@@ -12,6 +12,7 @@ use std::str::FromStr;
 use crate::error::Error;
 
 pub(crate) use flags::Verb;
+pub(crate) use resolve::login::{Flow, LoginArgs, SfdxSource};
 pub(crate) use resolve::{Common, Credentials, ProxySetting, RefreshArgs, Sourced};
 
 /// What the run should do, fully checked.
@@ -19,6 +20,7 @@ pub(crate) enum Command {
     Help(Option<Verb>),
     Version,
     Refresh(Box<RefreshArgs>),
+    Login(Box<LoginArgs>),
 }
 
 /// Parses `args` (without the program name); `env` looks up environment variables
@@ -36,7 +38,11 @@ where
         return Ok(Command::Version);
     }
     match low.verb.unwrap_or(Verb::Refresh) {
-        Verb::Refresh => Ok(Command::Refresh(Box::new(resolve::refresh(low, env)?))),
+        Verb::Refresh => {
+            resolve::login::reject_login_only(&low)?;
+            Ok(Command::Refresh(Box::new(resolve::refresh(low, env)?)))
+        }
+        Verb::Login => Ok(Command::Login(Box::new(resolve::login::login(low, env)?))),
     }
 }
 

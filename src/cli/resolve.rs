@@ -12,6 +12,7 @@ use super::{ClientAuth, Print, TargetSpec};
 use crate::clock::parse_duration;
 use crate::endpoint::EndpointOpts;
 use crate::error::Error;
+use crate::grant::GrantOpts;
 use crate::proxy::{ProxyEnv, ProxyUrl};
 use crate::report::{Level, Log, io_words};
 use crate::secret::Secret;
@@ -70,6 +71,8 @@ pub(crate) struct RefreshArgs {
     pub(crate) verify_signature: bool,
     pub(crate) if_older_than: Option<Duration>,
     pub(crate) print: Option<Print>,
+    /// `--grant`, `--jwt-key`, `--username`, `--audience` (see `src/grant.rs`).
+    pub(crate) grant: GrantOpts,
 }
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<OsString>;
@@ -145,6 +148,7 @@ pub(super) fn refresh(mut low: LowArgs, env: Env<'_>) -> Result<RefreshArgs, Err
         })
         .transpose()?;
     let verify_signature = low.verify_signature;
+    let grant = login::grant_opts(&mut low)?;
     let common = common(low, env)?;
     if verify_signature && common.credentials.secret().is_none() {
         return Err(Error::usage(
@@ -157,6 +161,7 @@ pub(super) fn refresh(mut low: LowArgs, env: Env<'_>) -> Result<RefreshArgs, Err
         verify_signature,
         if_older_than,
         print,
+        grant,
     })
 }
 
@@ -305,6 +310,8 @@ fn parse_seconds(v: &str) -> Result<Duration, Error> {
             ))
         })
 }
+
+pub(crate) mod login;
 
 #[cfg(test)]
 mod tests;
