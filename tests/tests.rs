@@ -9,6 +9,7 @@ mod docs;
 mod fake_salesforce_selftest;
 mod faults;
 mod interop;
+mod login;
 mod messages;
 mod oidc;
 mod refresh;
