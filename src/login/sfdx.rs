@@ -168,7 +168,8 @@ pub(super) fn parse(text: &str) -> Result<AuthUrl, String> {
 
 /// `sf org display --verbose --json`: `{"result":{"sfdxAuthUrl":…}}`, or a bare object.
 fn from_json(text: &str) -> Result<String, String> {
-    let value: Value = serde_json::from_str(text)
+    // from_slice: the monomorphisation the rest of the binary already has.
+    let value: Value = serde_json::from_slice(text.as_bytes())
         .map_err(|_| "looks like JSON but is not valid JSON".to_string())?;
     value
         .pointer("/result/sfdxAuthUrl")

@@ -5,7 +5,7 @@
 //! code exchanged once with the verifier, which never leaves this process.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
@@ -143,22 +143,74 @@ fn challenge(verifier: &Secret) -> String {
 /// holds nothing secret: the verifier stays here.
 fn launch(url: &str, log: &Log) {
     let opener = if cfg!(target_os = "macos") {
-        "open"
+        c"open"
     } else {
-        "xdg-open"
+        c"xdg-open"
     };
-    let started = std::process::Command::new(opener)
-        .arg(url)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn();
-    match started {
-        Ok(_) => log.step(format_args!("asked {opener} to open the URL")),
+    let name = opener.to_string_lossy();
+    match spawn(opener, url) {
+        Ok(()) => log.step(format_args!("asked {name} to open the URL")),
         Err(e) => say(format_args!(
-            "could not start {opener} ({}): open the URL yourself",
+            "could not start {name} ({}): open the URL yourself",
             crate::report::io_words(&e)
         )),
+    }
+}
+
+unsafe extern "C" {
+    /// The process environment, which the opener needs (DISPLAY, the user's browser).
+    static environ: *const *mut libc::c_char;
+}
+
+/// Starts `program arg` found in PATH, with stdin, stdout and stderr on /dev/null so
+/// that nothing a browser prints reaches our stdout. posix_spawnp directly: std's
+/// `Command` costs 40 KiB of the 2 MiB budget for this one call. The child is not
+/// waited for; it outlives us or ends as a zombie that our exit reaps.
+fn spawn(program: &std::ffi::CStr, arg: &str) -> std::io::Result<()> {
+    let arg = std::ffi::CString::new(arg)
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    let argv = [
+        program.as_ptr().cast_mut(),
+        arg.as_ptr().cast_mut(),
+        std::ptr::null_mut(),
+    ];
+    // SAFETY: `actions` is initialised before use and destroyed once; every pointer
+    // handed over (program, argv ending in null, the /dev/null path, environ) is valid
+    // for the duration of the call, which copies what it needs.
+    let rc = unsafe {
+        let mut actions: libc::posix_spawn_file_actions_t = std::mem::zeroed();
+        let rc = libc::posix_spawn_file_actions_init(&mut actions);
+        if rc != 0 {
+            return Err(std::io::Error::from_raw_os_error(rc));
+        }
+        for (fd, flags) in [
+            (0, libc::O_RDONLY),
+            (1, libc::O_WRONLY),
+            (2, libc::O_WRONLY),
+        ] {
+            libc::posix_spawn_file_actions_addopen(
+                &mut actions,
+                fd,
+                c"/dev/null".as_ptr(),
+                flags,
+                0,
+            );
+        }
+        let mut pid: libc::pid_t = 0;
+        let rc = libc::posix_spawnp(
+            &mut pid,
+            program.as_ptr(),
+            &actions,
+            std::ptr::null(),
+            argv.as_ptr(),
+            environ,
+        );
+        libc::posix_spawn_file_actions_destroy(&mut actions);
+        rc
+    };
+    match rc {
+        0 => Ok(()),
+        errno => Err(std::io::Error::from_raw_os_error(errno)),
     }
 }
 
@@ -168,7 +220,8 @@ struct Listener(Vec<TcpListener>);
 
 impl Listener {
     fn bind(port: u16) -> Result<Listener, Error> {
-        let v4 = TcpListener::bind(("127.0.0.1", port)).map_err(|e| {
+        // Socket addresses, not names: no resolver is needed (or linked) for loopback.
+        let v4 = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).map_err(|e| {
             Error::usage(format!(
                 "cannot listen on 127.0.0.1:{port} for the browser's redirect: {}; choose \
                  another --redirect-port (the app's callback URL must name the same port)",
@@ -176,7 +229,7 @@ impl Listener {
             ))
         })?;
         let mut all = vec![v4];
-        if let Ok(v6) = TcpListener::bind(("::1", port)) {
+        if let Ok(v6) = TcpListener::bind(SocketAddr::from((Ipv6Addr::LOCALHOST, port))) {
             all.push(v6);
         }
         for l in &all {
