@@ -8,9 +8,14 @@ fn help() -> String {
     run(sfrefresh().arg("--help")).stdout
 }
 
-/// Every `--long` option the help lists.
+/// The main help and each verb's own.
+fn all_help() -> String {
+    help() + &run(sfrefresh().args(["help", "login"])).stdout
+}
+
+/// Every `--long` option the help texts list.
 fn options() -> Vec<String> {
-    let mut found: Vec<String> = help()
+    let mut found: Vec<String> = all_help()
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .filter(|w| w.starts_with("--") && w.len() > 2)
         .map(String::from)
@@ -33,6 +38,10 @@ fn help_lists_all_options() {
         "--verify-signature",
         "--if-older-than",
         "--no-proxy",
+        "--device",
+        "--sfdx-url-file",
+        "--jwt-key",
+        "--redirect-port",
     ] {
         assert!(
             opts.contains(&must.to_string()),

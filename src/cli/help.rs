@@ -63,9 +63,9 @@ OPTIONS:
                             (45s, 30m, 2h, 1d, 1h30m); otherwise leave the
                             file alone and exit 0
         --grant refresh-token|jwt-bearer|client-credentials
-                            how to renew: the file's refresh token (default),
-                            or mint a new token; default: the grant that
-                            'sfrefresh login' recorded in the file
+                            how to renew: with the file's refresh token, or
+                            by minting a new token; default: the grant that
+                            'sfrefresh login' recorded, else refresh-token
         --jwt-key PATH      jwt-bearer: the app's RSA private key (PEM,
                             PKCS#8 or PKCS#1); implies --grant jwt-bearer;
                             else the file's \"sfrefresh_jwt_key\"
