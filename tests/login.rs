@@ -1318,3 +1318,24 @@ fn oidc_client_credentials_with_basic_then_each_refresh_mints_again() {
     assert_eq!(out.code, 0, "{}\n{}", out.stderr, op.log());
     assert_ne!(doc(&file)["access_token"], first["access_token"]);
 }
+
+#[test]
+fn login_print_writes_the_token_to_stdout_and_nothing_else_goes_there() {
+    let fake = FakeSalesforce::builder().start();
+    let dir = TempDir::new();
+    let file = dir.path("tok.json");
+    let key = cert("jwt.key");
+    let out = jwt_login(&fake, &key, &["--print", "token", "-q"], &file);
+    assert_eq!(
+        (out.code, out.stdout, out.stderr),
+        (
+            0,
+            format!("{}\n", fake.current_access_token().unwrap()),
+            String::new()
+        )
+    );
+    assert_eq!(
+        doc(&file)["access_token"],
+        fake.current_access_token().unwrap().as_str()
+    );
+}

@@ -444,8 +444,8 @@ fn decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
-    while i < b.len() {
-        match b[i] {
+    while let Some(&c) = b.get(i) {
+        match c {
             b'+' => out.push(b' '),
             b'%' => {
                 let hex = b
@@ -459,7 +459,7 @@ fn decode(s: &str) -> String {
                     None => out.push(b'%'),
                 }
             }
-            c => out.push(c),
+            _ => out.push(c),
         }
         i += 1;
     }

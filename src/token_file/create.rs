@@ -60,7 +60,7 @@ impl NewFile {
         }
         Ok(NewFile {
             path: dir.join(name),
-            short: full[..cut].to_string(),
+            short: full.get(..cut).unwrap_or_default().to_string(),
             dir,
             shown,
         })
