@@ -27,7 +27,6 @@ cat >"$tmp/token.json" <<JSON
 {
   "access_token": "00Dfake!AQ.expired-access",
   "refresh_token": "5Aep861.demo-refresh-0",
-  "signature": "b2xk",
   "scope": "refresh_token api",
   "instance_url": "https://demo.my.salesforce.com",
   "id": "$base/id/00Dfake/005fake",
