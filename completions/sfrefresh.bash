@@ -9,10 +9,10 @@
 _sfrefresh() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=
     ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local verbs='refresh exec status revoke help'
+    local verbs='refresh exec status revoke login help'
     local opts='--client-id --client-secret-file --client-auth --token-url --sandbox
         --login-url --cacert --proxy --no-proxy --verify-signature --timeout --retries
-        --if-older-than --print --files-from -j --jobs --watch --metrics-file --log-format
+        --if-older-than --print --grant --jwt-key --username --audience --files-from -j --jobs --watch --metrics-file --log-format
         -q --quiet -v --verbose -h --help -V --version'
 
     # The verb, if one was typed before the current word.
@@ -23,16 +23,21 @@ _sfrefresh() {
     case "$verb" in
         status) opts="$opts --json --check --userinfo-url" ;;
         revoke) opts="$opts --keep-file --revoke-url" ;;
+        login) opts="$opts --device --device-url --web --authorize-url --redirect-port --open
+            --sfdx-url-file --scope --force" ;;
         *) ;;
     esac
 
     local IFS=$'\n'
     case "$prev" in
-        --client-secret-file | --cacert | --files-from | --metrics-file)
+        --client-secret-file | --cacert | --files-from | --metrics-file | --jwt-key | --sfdx-url-file)
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
         --client-auth)
             COMPREPLY=($(compgen -W $'post\nbasic' -- "$cur"))
+            return ;;
+        --grant)
+            COMPREPLY=($(compgen -W $'refresh-token\njwt-bearer\nclient-credentials' -- "$cur"))
             return ;;
         --log-format)
             COMPREPLY=($(compgen -W $'text\njson' -- "$cur"))
@@ -41,7 +46,8 @@ _sfrefresh() {
             COMPREPLY=($(compgen -W $'token\njson\nheader\nenv\ncurl' -- "$cur"))
             return ;;
         --client-id | --token-url | --login-url | --proxy | --timeout | --retries | --if-older-than | -j | --jobs | \
-            --userinfo-url | --revoke-url)
+            --userinfo-url | --revoke-url | --username | --audience | --device-url | \
+            --authorize-url | --redirect-port | --scope)
             # A value only the user knows.
             COMPREPLY=()
             return ;;

@@ -11,7 +11,9 @@ use crate::token::Doc;
 
 pub(crate) const PRODUCTION: &str = "https://login.salesforce.com/services/oauth2/token";
 pub(crate) const SANDBOX: &str = "https://test.salesforce.com/services/oauth2/token";
-const TOKEN_PATH: &str = "/services/oauth2/token";
+pub(crate) const TOKEN_PATH: &str = "/services/oauth2/token";
+/// The token file's field holding the endpoint `login` used (`grant::TOKEN_URL`).
+const RECORDED: &str = crate::grant::TOKEN_URL;
 
 /// `localhost`, 127.0.0.0/8 and ::1: the only hosts plain http may go to.
 pub(crate) fn is_loopback(host: &str) -> bool {
@@ -86,7 +88,8 @@ pub(crate) struct Endpoint {
 }
 
 /// The endpoint, highest first: --token-url, SF_TOKEN_URL, --sandbox,
-/// --login-url / SF_LOGIN_URL, the origin of the file's `id`, production.
+/// --login-url / SF_LOGIN_URL, the endpoint `login` recorded in the file, the origin of
+/// the file's `id`, production.
 pub(crate) fn choose(args: &EndpointOpts, doc: &Doc) -> Result<Endpoint, Error> {
     let from_id = || {
         doc.get("id")
@@ -101,6 +104,10 @@ pub(crate) fn choose(args: &EndpointOpts, doc: &Doc) -> Result<Endpoint, Error> 
     } else if let Some(base) = &args.login_url {
         let uri = check(&base.value, &format!("the login URL from {}", base.source))?;
         (origin(&uri) + TOKEN_PATH, base.source)
+    } else if let Some(url) = doc.get(RECORDED).and_then(|v| v.as_str()) {
+        // The one `login` used, which may be a My Domain host that the `id` does not
+        // name (client credentials work only there), or a server without `id`.
+        (url.to_string(), "the token file's \"sfrefresh_token_url\"")
     } else if let Some(url) = from_id() {
         (url, "the token file's \"id\"")
     } else {
@@ -108,6 +115,13 @@ pub(crate) fn choose(args: &EndpointOpts, doc: &Doc) -> Result<Endpoint, Error> 
     };
     let uri = check(&url, &format!("the token URL from {source}"))?;
     Ok(Endpoint { url, source, uri })
+}
+
+/// `scheme://host[:port]` of a URL, if it parses and has a host.
+pub(crate) fn origin_of(url: &str) -> Option<String> {
+    let uri: Uri = url.parse().ok()?;
+    uri.authority()?;
+    Some(origin(&uri))
 }
 
 /// `scheme://host[:port]` of a checked URL.

@@ -105,6 +105,16 @@ pub(crate) enum Error {
         problem: String,
         not_found: bool,
     },
+    /// `login` was turned down by the user or the server: denied, an expired device
+    /// code, an error on the browser's redirect, a refused grant (exit 5). `what` is the
+    /// whole message, server text already redacted and sanitised; `oauth` picks the hint.
+    LoginRefused {
+        what: String,
+        oauth: Option<OAuthError>,
+    },
+    /// `login` could not finish: the user did not approve within `--timeout`, or the
+    /// browser's redirect cannot be trusted (a wrong `state`) (exit 4).
+    LoginAborted { what: String, hint: &'static str },
 }
 
 /// RFC 6749 §5.2 error answer, already redacted and sanitised for display.
@@ -166,8 +176,9 @@ impl Error {
             | Error::Unreadable { .. }
             | Error::BadAnswer { .. }
             | Error::Signature { .. }
-            | Error::Inconclusive { .. } => 4,
-            Error::Refused { .. } | Error::Denied { .. } => 5,
+            | Error::Inconclusive { .. }
+            | Error::LoginAborted { .. } => 4,
+            Error::Refused { .. } | Error::Denied { .. } | Error::LoginRefused { .. } => 5,
             Error::CannotRun {
                 not_found: true, ..
             } => 127,
@@ -251,6 +262,8 @@ impl Error {
             Error::CannotRun {
                 not_found: true, ..
             } => Some("check the command's name, and PATH; the token file is saved"),
+            Error::LoginRefused { oauth, .. } => Some(login_hint(oauth.as_ref())),
+            Error::LoginAborted { hint, .. } => Some(hint),
             _ => None,
         }
     }
@@ -287,6 +300,24 @@ fn refusal_hint(oauth: Option<&OAuthError>) -> &'static str {
             "the user has not approved this app: pre-authorise the user in the app's policies \
              (admin approved users) or approve it once with an interactive login"
         }
+        "invalid_grant" if description.contains("audience is invalid") => {
+            "the JWT's aud must be https://login.salesforce.com (production), \
+             https://test.salesforce.com (sandboxes) or an Experience Cloud site's URL: \
+             see --audience and --sandbox"
+        }
+        "invalid_grant" if description.contains("invalid assertion") => {
+            "Salesforce could not verify the JWT: --jwt-key must be the private key of the \
+             certificate uploaded to the app, --client-id its consumer key, and this box's \
+             clock right"
+        }
+        "invalid_grant" if description.contains("expired authorization code") => {
+            "the assertion or code expired before Salesforce checked it: check this box's \
+             clock (a JWT is valid for under 3 minutes), or log in again"
+        }
+        "invalid_grant" if description.contains("not supported on this domain") => {
+            "client credentials work only at the org's My Domain endpoint: \
+             --login-url https://MYDOMAIN.my.salesforce.com"
+        }
         "invalid_grant" if description.contains("authentication failure") => {
             "Salesforce refused to authenticate this user: authorise again, and check the \
              user's login history for the reason"
@@ -312,6 +343,26 @@ fn refusal_hint(oauth: Option<&OAuthError>) -> &'static str {
             "the server refused the request: check the endpoint, the client id and secret, \
              and the token file"
         }
+    }
+}
+
+/// A login's refusals: the device flow's own answers and the grants a login asks for,
+/// then everything a refresh can meet.
+fn login_hint(oauth: Option<&OAuthError>) -> &'static str {
+    match oauth.map(|o| o.error.as_str()) {
+        Some("access_denied") => {
+            "the login was denied on the approval page; run it again and choose Allow"
+        }
+        Some("expired_token") => {
+            "the code expired before it was approved; run the login again and approve it \
+             sooner"
+        }
+        Some("unsupported_grant_type" | "unauthorized_client") => {
+            "the app does not allow this grant: enable it in the app's OAuth settings (device \
+             flow; JWT bearer with an uploaded certificate; client credentials with a run-as \
+             user)"
+        }
+        _ => refusal_hint(oauth),
     }
 }
 
@@ -440,6 +491,9 @@ impl fmt::Display for Error {
                 command, problem, ..
             } => write!(f, "cannot run {command}: {problem}"),
             Error::Reported { code } => write!(f, "exit code {code}, for the problems above"),
+            Error::LoginRefused { what, .. } | Error::LoginAborted { what, .. } => {
+                f.write_str(what)
+            }
         }
     }
 }

@@ -8,6 +8,9 @@ mod endpoint;
 mod error;
 mod exec;
 mod fleet;
+mod grant;
+mod jwt;
+mod login;
 mod metrics;
 mod net;
 mod oauth;
@@ -67,6 +70,7 @@ fn run() -> Result<u8, Error> {
         Command::Exec(args) => exec::run(&args).map(|()| 0),
         Command::Status(args) => status::run(&args).map(|()| 0),
         Command::Revoke(args) => revoke::run(&args).map(|()| 0),
+        Command::Login(args) => login::run(&args).map(|()| 0),
     }
 }
 
@@ -87,13 +91,13 @@ pub mod fuzz {
 
     /// The token file parser and the exact pretty printer.
     pub fn token_file(data: &[u8]) {
-        if let Ok(t) = crate::token::parse_token(data) {
-            let text = crate::token::to_file_text(&t.doc, &[data]);
+        if let Ok(doc) = crate::token::parse(data) {
+            let text = crate::token::to_file_text(&doc, &[data]);
             // What was written must read back to the same document.
-            let again = crate::token::parse_token(&text).map(|t| t.doc);
+            let again = crate::token::parse(&text);
             assert_eq!(
                 again.ok(),
-                Some(t.doc),
+                Some(doc),
                 "a saved file must read back the same"
             );
         }

@@ -159,6 +159,7 @@ mod tests {
                 result: Ok(Done::Refreshed {
                     org: "o".into(),
                     rotated: false,
+                    how: "refresh token kept",
                     issued_at_ms: Some(1_708_058_728_442),
                 }),
                 took: Duration::from_millis(250),

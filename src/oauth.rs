@@ -143,6 +143,19 @@ pub(crate) fn token_request(
     )
 }
 
+/// `token_request` with the answer read by `classify` (the device flow's first request,
+/// whose 200 is not a token, reads its own).
+pub(crate) fn exchange_with<T>(
+    http: &Http,
+    x: &Exchange<'_>,
+    policy: &Policy,
+    log: &Log,
+    redactor: &Redactor,
+    classify: Classify<T>,
+) -> Result<T, Failed> {
+    send(http, &Call::exchange(x), policy, log, redactor, classify)
+}
+
 /// Sends `call`, retrying what `Failure::retryable` allows with exponential backoff and
 /// jitter until the retries or the deadline run out; `classify` reads each answer.
 pub(crate) fn send<T>(

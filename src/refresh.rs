@@ -9,6 +9,7 @@ use crate::cli::{Common, RefreshArgs, Sourced, TargetSpec};
 use crate::clock::{human, now_ms};
 use crate::endpoint::{self, Endpoint};
 use crate::error::Error;
+use crate::grant::{self, Renewal};
 use crate::net;
 use crate::oauth::{self, Exchange, Policy};
 use crate::print;
@@ -36,6 +37,8 @@ pub(crate) enum Done {
     Refreshed {
         org: String,
         rotated: bool,
+        /// What the status line says happened: kept, rotated, or minted.
+        how: &'static str,
         issued_at_ms: Option<u64>,
     },
     Fresh {
@@ -48,14 +51,7 @@ pub(crate) enum Done {
 impl Done {
     pub(crate) fn status(&self) -> String {
         match self {
-            Done::Refreshed { org, rotated, .. } => format!(
-                "refreshed token for {org} ({})",
-                if *rotated {
-                    "refresh token rotated"
-                } else {
-                    "refresh token kept"
-                }
-            ),
+            Done::Refreshed { org, how, .. } => format!("refreshed token for {org} ({how})"),
             Done::Fresh { org, age, .. } => format!(
                 "token for {org} is fresh (issued {} ago), not refreshed",
                 human(*age)
@@ -78,8 +74,9 @@ pub(crate) fn refresh_file(
     let deadline = Instant::now() + c.timeout;
     let target = Target::open_with(spec, deadline, c.timeout, &log, sweep)?;
     let input = target.read()?;
-    let parsed = token::parse_token(&input).map_err(|p| target.error(p))?;
-    let mut doc = parsed.doc;
+    let mut doc = token::parse_object(&input).map_err(|p| target.error(p))?;
+    // The refresh token it holds, or a new mint for a file made by a grant without one.
+    let renewal = grant::choose(&args.grant, &c.endpoints, &doc, &|p| target.error(p))?;
     if let Some(age) = fresh(args, &doc, &log) {
         let done = finish_skip(args, &target, &doc, &input, age)?;
         return Ok((done, doc));
@@ -92,6 +89,7 @@ pub(crate) fn refresh_file(
     ));
     let route = proxy::route(&endpoint.uri, &c.proxy)?;
     log_route(&log, &route);
+    let request = grant::prepare(&renewal, &client_id.value, &c.credentials)?;
     if args.verify_signature {
         check_stored_signature(c, &doc, &target, &log)?;
     }
@@ -106,19 +104,16 @@ pub(crate) fn refresh_file(
     target.check_writable(planned)?;
 
     let mut redactor = Redactor::default();
-    redactor.add(&parsed.refresh_token);
+    request.redact(&mut redactor);
     secrets_of(c, &doc, &route, &mut redactor);
     let http = agents.get(&c.roots, &route);
-    let fields = [
-        ("grant_type", "refresh_token"),
-        ("refresh_token", parsed.refresh_token.expose()),
-    ];
+    let fields = request.pairs();
     let exchange = Exchange {
         url: &endpoint.url,
         proxy: proxy_shown(&route),
         fields: &fields,
         client_id: &client_id.value,
-        credentials: &c.credentials,
+        credentials: request.credentials,
     };
     let policy = Policy {
         deadline,
@@ -135,6 +130,7 @@ pub(crate) fn refresh_file(
         verify_answer(c, &answer, &endpoint, &log).map_err(|e| rescued(&target, &answer.raw, e))?;
     }
     let merged = token::merge(&mut doc, answer.doc, now_ms());
+    grant::record(&mut doc, &renewal, &client_id.value);
     let text = token::to_file_text(&doc, &[&input, &answer.raw]);
     if text.len() as u64 > MAX_FILE {
         let e = target.error(format!(
@@ -156,6 +152,12 @@ pub(crate) fn refresh_file(
     let done = Done::Refreshed {
         org: org(&doc, &endpoint.url),
         rotated: merged.rotated,
+        how: match renewal {
+            Renewal::Refresh(_) if merged.rotated => "refresh token rotated",
+            Renewal::Refresh(_) => "refresh token kept",
+            Renewal::Jwt(_) => "new token minted with jwt-bearer",
+            Renewal::ClientCredentials => "new token minted with client-credentials",
+        },
         issued_at_ms: token::issued_at_ms(&doc),
     };
     Ok((done, doc))

@@ -14,20 +14,6 @@ pub(crate) type Doc = Map<String, Value>;
 /// saved must always be one it will read again.
 pub(crate) const MAX_FILE: u64 = 1024 * 1024;
 
-/// A parsed token document and its checked refresh token.
-#[derive(Debug)]
-pub(crate) struct Token {
-    pub(crate) doc: Doc,
-    pub(crate) refresh_token: Secret,
-}
-
-/// Parses a token document that must hold a refresh token.
-pub(crate) fn parse_token(bytes: &[u8]) -> Result<Token, String> {
-    let doc = parse(bytes)?;
-    let refresh_token = refresh_token(&doc)?;
-    Ok(Token { doc, refresh_token })
-}
-
 /// Parses a token document; the error is the problem, to be shown after the file's name.
 /// The text of the file is never echoed: it holds secrets.
 pub(crate) fn parse(bytes: &[u8]) -> Result<Doc, String> {
@@ -36,7 +22,8 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Doc, String> {
     Ok(doc)
 }
 
-/// Parses any JSON object, with or without tokens (`status` describes what is there).
+/// Parses any JSON object, with or without tokens (`status` describes what is there; a
+/// file minted by the JWT bearer or client credentials grant has no refresh token).
 pub(crate) fn parse_object(bytes: &[u8]) -> Result<Doc, String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {

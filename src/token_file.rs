@@ -426,5 +426,8 @@ impl Drop for TempFile {
     }
 }
 
+mod create;
+pub(crate) use create::{Created, NewFile};
+
 #[cfg(test)]
 mod tests;

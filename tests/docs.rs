@@ -9,7 +9,7 @@ fn help() -> String {
 }
 
 /// The verbs' own help texts (`sfrefresh VERB --help`).
-const VERBS: [&str; 3] = ["exec", "status", "revoke"];
+const VERBS: [&str; 4] = ["exec", "status", "revoke", "login"];
 
 fn verb_help(verb: &str) -> String {
     let out = run(sfrefresh().args([verb, "--help"]));
@@ -43,6 +43,10 @@ fn help_lists_all_options() {
         "--verify-signature",
         "--if-older-than",
         "--no-proxy",
+        "--device",
+        "--sfdx-url-file",
+        "--jwt-key",
+        "--redirect-port",
     ] {
         assert!(
             opts.contains(&must.to_string()),

@@ -10,6 +10,9 @@
 - README's token recipes (exec, --print header/curl/env, status, revoke), run as
   written with a curl shim that records its arguments: curl gets the fresh token and
   never on its command line; status and revoke against the fake org.
+- "Getting the first token": each login recipe of the README (device flow, SFDX auth
+  URL, JWT bearer, client credentials, web flow with --open) run by sh as written,
+  then the plain refresh that follows it, against a fake org with that grant.
 Paths in the recipes (/usr/local/bin, /home/ops/.sf, /var/lib/sfrefresh, …) are
 mapped into a scratch directory; SF_TOKEN_URL and SSL_CERT_FILE point at a fake
 Salesforce over TLS on loopback (one per recipe, for that recipe's Connected App and
@@ -22,6 +25,7 @@ import os
 import re
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -385,6 +389,126 @@ def revoke_recipes(c, server, tmp, tok, env, cron):
                 out.returncode == 5 and "the access token is invalid" in out.stderr, out.stderr)
 
 
+def readme_block(first):
+    """The lines of the README code block holding a line that starts with `first`."""
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    for block in re.findall(r"^```\n(.*?)^```", readme, re.M | re.S):
+        lines = block.splitlines()
+        if any(l.startswith(first) for l in lines):
+            return lines
+    return None
+
+
+def login_env(tmp, name, binary, server):
+    """A scratch directory as HOME and cwd, sfrefresh on PATH, the fake's CA trusted."""
+    work = os.path.join(tmp, "login-" + name)
+    os.makedirs(work)
+    bindir = os.path.join(work, "bin")
+    os.makedirs(bindir)
+    os.symlink(binary, os.path.join(bindir, "sfrefresh"))
+    env = {"PATH": f"{bindir}:/usr/bin:/bin", "HOME": work, "SSL_CERT_FILE": CA}
+    return work, env
+
+
+def sh(line, work, env):
+    return subprocess.run(["sh", "-c", line], cwd=work, env=env, capture_output=True, text=True)
+
+
+def login_then_refresh(c, name, lines, server, work, env, token_path):
+    """Runs the recipe's setup lines, its login line with the fake as the endpoint, then
+    its refresh line with nothing but the file (and the recipe's own options) to go on."""
+    at = next(i for i, l in enumerate(lines) if "sfrefresh login" in l)
+    for setup in lines[:at]:
+        sh(setup, work, env)
+    login, refresh = lines[at], lines[at + 1]
+    out = sh(login, work, dict(env, SF_TOKEN_URL=server.url))
+    saved = os.path.exists(token_path) and token(token_path)
+    c.check(f"login {name}: the README's login line saves a private token file", out.returncode == 0
+            and saved and saved.get("access_token") == server.current_access_token()
+            and os.stat(token_path).st_mode & 0o777 == 0o600, out.stderr)
+    if not saved:
+        return
+    out = sh(refresh.split("  #")[0], work, env)
+    c.check(f"login {name}: the README's next line renews it with no endpoint or client id",
+            out.returncode == 0 and token(token_path)["access_token"] == server.current_access_token()
+            and token(token_path)["access_token"] != saved.get("access_token"), out.stderr)
+
+
+def try_login_recipes(c, binary, fake, tmp):
+    first_token = {
+        "device": readme_block("sfrefresh login --device --client-id 3MVG9... ~/"),
+        "intro": readme_block("sfrefresh login --device --client-id 3MVG9... tok.json"),
+        "sfdx": readme_block("printenv SFDX_AUTH_URL | sfrefresh login --sfdx-url-file -"),
+        "jwt": readme_block("sfrefresh login --jwt-key"),
+        "client-credentials": readme_block("sfrefresh login --grant client-credentials"),
+        "web": readme_block("sfrefresh login --web"),
+    }
+    for name, lines in first_token.items():
+        c.check(f"login {name}: the README shows the recipe", lines is not None)
+    if None in first_token.values():
+        return
+    with FakeSalesforce(fake, "3MVG9...", "5Aep861.unused", extra=["--device-interval", "1"]) as server:
+        work, env = login_env(tmp, "device", binary, server)
+        login_then_refresh(c, "device", first_token["device"], server, work, env,
+                           os.path.join(work, ".config", "sf", "token.json"))
+    with FakeSalesforce(fake, "3MVG9...", "5Aep861.unused", extra=["--device-interval", "1"]) as server:
+        work, env = login_env(tmp, "intro", binary, server)
+        login_then_refresh(c, "intro", first_token["intro"], server, work, env, os.path.join(work, "tok.json"))
+    with FakeSalesforce(fake, "PlatformCLI", "5Aep861.from-ci") as server:
+        work, env = login_env(tmp, "sfdx", binary, server)
+        env["SFDX_AUTH_URL"] = f"force://PlatformCLI::5Aep861.from-ci@{server.base}"
+        login_then_refresh(c, "sfdx", first_token["sfdx"], server, work, env, os.path.join(work, "tok.json"))
+    with FakeSalesforce(fake, "3MVG9...", "5Aep861.unused", extra=["--username", "ci@acme.com"]) as server:
+        work, env = login_env(tmp, "jwt", binary, server)
+        keygen, login, refresh = first_token["jwt"]
+        if shutil.which("openssl"):
+            # The recipe's own key pair: sfrefresh reads it (the fake trusts another
+            # certificate, so its answer is the refusal, exit 5, not a bad key, exit 2).
+            out = sh(keygen, work, env)
+            mine = sh(login.replace("/etc/sf/ci.key", "ci.key"), work, dict(env, SF_TOKEN_URL=server.url))
+            c.check("login jwt: the README's openssl line makes a key sfrefresh signs with",
+                    out.returncode == 0 and mine.returncode == 5 and "invalid assertion" in mine.stderr,
+                    out.stderr + mine.stderr)
+        key = os.path.join(ROOT, "tests", "certs", "jwt.key")
+        login_then_refresh(c, "jwt", [login.replace("/etc/sf/ci.key", key), refresh], server, work, env,
+                           os.path.join(work, "tok.json"))
+    with FakeSalesforce(fake, "3MVG9...", "5Aep861.unused", client_secret="cc-secret",
+                        extra=["--my-domain"]) as server:
+        work, env = login_env(tmp, "client-credentials", binary, server)
+        with open(os.path.join(work, "secret"), "w") as f:
+            f.write("cc-secret\n")
+        login_then_refresh(c, "client-credentials", first_token["client-credentials"], server, work, env,
+                           os.path.join(work, "tok.json"))
+    with FakeSalesforce(fake, "3MVG9...", "5Aep861.unused") as server:
+        work, env = login_env(tmp, "web", binary, server)
+        web(c, first_token["web"][0], server, work, env)
+
+
+def web(c, line, server, work, env):
+    """--open with an xdg-open that behaves as a browser whose user approves: it follows
+    the authorize URL's redirect back to sfrefresh on localhost:1717."""
+    try:
+        probe = socket.socket()
+        # As sfrefresh binds (Rust sets SO_REUSEADDR): a past login's TIME_WAIT is no obstacle.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", 1717))
+        probe.close()
+    except OSError:
+        print("skip    login web: port 1717 is in use on this machine")
+        return
+    opener = os.path.join(work, "bin", "xdg-open")
+    with open(opener, "w") as f:
+        f.write("#!/bin/sh\nexec python3 -c 'import ssl, sys, urllib.request; "
+                "urllib.request.urlopen(sys.argv[1], context=ssl.create_default_context(cafile=sys.argv[2])).read()'"
+                f' "$1" {shlex.quote(CA)}\n')
+    os.chmod(opener, 0o755)
+    out = sh(line, work, dict(env, SF_TOKEN_URL=server.url))
+    path = os.path.join(work, "tok.json")
+    c.check("login web: --open, the browser's redirect, the code exchanged with PKCE", out.returncode == 0
+            and os.path.exists(path) and token(path)["refresh_token"] == server.current_refresh_token(),
+            out.stderr)
+
+
 def main():
     binary = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "dist/sfrefresh")
     fake, c = program_from(sys.argv), Checks("recipes")
@@ -396,6 +520,7 @@ def main():
         try_dockerfile(c, binary, fake, tmp)
         try_cronjob(c)
         try_token_recipes(c, binary, fake, tmp)
+        try_login_recipes(c, binary, fake, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     c.finish()

@@ -10,6 +10,7 @@ mod fake_salesforce_selftest;
 mod faults;
 mod fleet;
 mod interop;
+mod login;
 mod messages;
 mod oidc;
 mod refresh;

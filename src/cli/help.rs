@@ -8,6 +8,7 @@ pub(super) fn text(verb: Option<Verb>) -> &'static str {
         Some(Verb::Exec) => EXEC,
         Some(Verb::Status) => STATUS,
         Some(Verb::Revoke) => REVOKE,
+        Some(Verb::Login) => LOGIN,
     }
 }
 
@@ -19,6 +20,7 @@ USAGE:
     sfrefresh exec [OPTIONS] [TOKEN_FILE] -- COMMAND [ARGS...]
     sfrefresh status [OPTIONS] [TOKEN_FILE...]
     sfrefresh revoke [OPTIONS] [TOKEN_FILE]
+    sfrefresh login [OPTIONS] TOKEN_FILE
     sfrefresh help [VERB]
 
 VERBS (the first argument; a file named like a verb is written ./NAME):
@@ -27,6 +29,8 @@ VERBS (the first argument; a file named like a verb is written ./NAME):
                 environment (never on a command line)
     status      show where token files stand; --check proves the token works
     revoke      revoke the refresh token, then remove the token file
+    login       get the first token (device flow, web flow, SFDX auth URL,
+                JWT bearer, client credentials) into a new TOKEN_FILE
     'sfrefresh help VERB' or 'sfrefresh VERB --help' shows a verb's options.
 
 ARGUMENTS:
@@ -71,6 +75,17 @@ OPTIONS:
                             refresh only when issued_at is at least this old
                             (45s, 30m, 2h, 1d, 1h30m); otherwise leave the
                             file alone and exit 0
+        --grant refresh-token|jwt-bearer|client-credentials
+                            how to renew: with the file's refresh token, or
+                            by minting a new token; default: the grant that
+                            'sfrefresh login' recorded, else refresh-token
+        --jwt-key PATH      jwt-bearer: the app's RSA private key (PEM,
+                            PKCS#8 or PKCS#1); implies --grant jwt-bearer;
+                            else the file's \"sfrefresh_jwt_key\"
+        --username NAME     jwt-bearer: the user the app acts as (sub);
+                            else the file's \"sfrefresh_username\"
+        --audience URL      jwt-bearer: the aud claim; else --sandbox's,
+                            --login-url's, the file's, login.salesforce.com
         --print token|json|header|env|curl
                             after success, write to stdout: the access token,
                             the whole JSON, an Authorization header line,
@@ -250,4 +265,87 @@ EXIT CODES:
 EXAMPLES:
     sfrefresh revoke ~/.config/sf/token.json
     sfrefresh revoke --keep-file --revoke-url \"$IDP/oauth/revoke\" tok.json
+";
+
+const LOGIN: &str = "\
+sfrefresh login - get the first token into a new token file
+
+USAGE:
+    sfrefresh login --device [OPTIONS] TOKEN_FILE
+    sfrefresh login --web [OPTIONS] TOKEN_FILE
+    sfrefresh login --sfdx-url-file PATH|- TOKEN_FILE
+    sfrefresh login --jwt-key PATH --username NAME [OPTIONS] TOKEN_FILE
+    sfrefresh login --grant client-credentials [OPTIONS] TOKEN_FILE
+
+Gets a token with one grant, then creates TOKEN_FILE (mode 0600) with the answer
+and what later runs need: \"client_id\", \"sfrefresh_token_url\" and, for the
+grants without a refresh token, \"sfrefresh_grant\", \"sfrefresh_username\",
+\"sfrefresh_jwt_key\" (the path, never the key) and \"sfrefresh_audience\".
+Then 'sfrefresh TOKEN_FILE' refreshes it, or mints a new token, with no
+options. The token comes first and the file second: a login that fails, times
+out or is interrupted leaves no file. A file that holds a refresh token is not
+replaced without --force. The code, the URL and notes go to stderr only.
+
+ARGUMENTS:
+    TOKEN_FILE              the token file to create     [env: SF_TOKEN_FILE]
+
+WAYS TO LOG IN (exactly one):
+        --device            device flow: shows a code and a URL to open on any
+                            device; polls until it is approved
+        --web               web-server flow with PKCE: shows the authorize URL
+                            and waits for the browser's redirect to
+                            http://localhost:PORT/OauthRedirect
+        --sfdx-url-file PATH|-
+                            import an SFDX auth URL (force://ID:SECRET:TOKEN
+                            @INSTANCE) from PATH or stdin, refreshing it once
+                            at the instance; never taken from argv
+        --jwt-key PATH      JWT bearer: sign an assertion with the app's RSA
+                            private key (PEM, PKCS#8 or PKCS#1)
+        --grant client-credentials
+                            client credentials: the app's own token (needs
+                            the secret; Salesforce: the My Domain endpoint)
+
+OPTIONS:
+        --client-id ID      the app's consumer key (not with --sfdx-url-file)
+                                                        [env: SF_CLIENT_ID]
+        --scope SCOPE       scopes to ask for (--device, --web, client
+                            credentials); default: the app's own
+        --device-url URL    --device: the RFC 8628 device authorization
+                            endpoint of a server that is not Salesforce
+        --authorize-url URL --web: the authorization endpoint; default: the
+                            token endpoint's /services/oauth2/authorize
+        --redirect-port N   --web: the redirect's port       [default: 1717]
+        --open              --web: open the URL with xdg-open (macOS: open)
+        --username NAME     JWT: the user the app acts as (the sub claim)
+        --audience URL      JWT: the aud claim; default: test.salesforce.com
+                            with --sandbox or a sandbox My Domain
+                            --login-url, else login.salesforce.com (a site
+                            --login-url: its origin)
+        --force             replace a TOKEN_FILE that holds a refresh token
+        --timeout SECONDS   deadline for the whole login; default 300 with
+                            --device and --web (a person acts), else 30
+        --print token|json|header|env|curl
+                            after saving, also write the token to stdout
+    and --client-secret-file, --client-auth, --token-url, --sandbox,
+    --login-url, --cacert, --proxy, --no-proxy, --retries, -q, -v as in
+    'sfrefresh --help'. Client id: --client-id, then SF_CLIENT_ID.
+
+EXIT CODES:
+    0  logged in; TOKEN_FILE saved
+    2  usage: no or two ways to log in, no client id, no username, an
+       unreadable or bad key, SFDX auth URL or secret file, port in use
+    3  TOKEN_FILE: holds a refresh token (without --force), not a token
+       file, its directory missing, or cannot be saved
+    4  server unreachable or its answer unusable; not approved within
+       --timeout; a redirect whose state is not this login's
+    5  refused: access_denied, expired_token, an error redirect, or a
+       refused grant (invalid_grant, invalid_client, ...)
+
+EXAMPLES:
+    sfrefresh login --device --client-id 3MVG9... ~/.sf/token.json
+    sfrefresh login --web --open --client-id 3MVG9... tok.json
+    printenv SFDX_AUTH_URL | sfrefresh login --sfdx-url-file - tok.json
+    sfrefresh login --jwt-key ci.key --username ci@acme.com tok.json
+    sfrefresh login --grant client-credentials \\
+        --login-url https://acme.my.salesforce.com tok.json
 ";

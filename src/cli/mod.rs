@@ -12,6 +12,7 @@ use std::str::FromStr;
 use crate::error::Error;
 
 pub(crate) use flags::Verb;
+pub(crate) use resolve::login::{Flow, LoginArgs, SfdxSource};
 pub(crate) use resolve::{
     Common, Credentials, ExecArgs, FleetArgs, ProxySetting, RefreshArgs, RevokeArgs, Sourced,
     StatusArgs,
@@ -25,6 +26,7 @@ pub(crate) enum Command {
     Exec(Box<ExecArgs>),
     Status(Box<StatusArgs>),
     Revoke(Box<RevokeArgs>),
+    Login(Box<LoginArgs>),
 }
 
 /// Parses `args` (without the program name); `env` looks up environment variables
@@ -43,11 +45,15 @@ where
     }
     let verb = low.verb.unwrap_or(Verb::Refresh);
     resolve::reject_foreign(&low, verb)?;
+    if verb != Verb::Login {
+        resolve::login::reject_login_only(&low)?;
+    }
     Ok(match verb {
         Verb::Refresh => Command::Refresh(Box::new(resolve::refresh(low, env)?)),
         Verb::Exec => Command::Exec(Box::new(resolve::exec(low, env)?)),
         Verb::Status => Command::Status(Box::new(resolve::status(low, env)?)),
         Verb::Revoke => Command::Revoke(Box::new(resolve::revoke(low, env)?)),
+        Verb::Login => Command::Login(Box::new(resolve::login::login(low, env)?)),
     })
 }
 

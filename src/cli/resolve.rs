@@ -10,6 +10,7 @@ use super::{ClientAuth, Print, TargetSpec, Verb};
 use crate::clock::parse_duration;
 use crate::endpoint::EndpointOpts;
 use crate::error::Error;
+use crate::grant::GrantOpts;
 use crate::proxy::{ProxyEnv, ProxyUrl};
 use crate::report::{Level, Log, io_words};
 use crate::secret::Secret;
@@ -72,6 +73,8 @@ pub(crate) struct RefreshArgs {
     pub(crate) verify_signature: bool,
     pub(crate) if_older_than: Option<Duration>,
     pub(crate) print: Option<Print>,
+    /// `--grant`, `--jwt-key`, `--username`, `--audience` (see `src/grant.rs`).
+    pub(crate) grant: GrantOpts,
 }
 
 /// `sfrefresh exec [OPTIONS] TOKEN_FILE -- COMMAND [ARGS…]`, checked.
@@ -207,6 +210,7 @@ pub(super) fn refresh(mut low: LowArgs, env: Env<'_>) -> Result<RefreshArgs, Err
     }
     let if_older_than = if_older_than(&mut low)?;
     let verify_signature = low.verify_signature;
+    let grant = login::grant_opts(&mut low)?;
     let common = common(low, env)?;
     if verify_signature && common.credentials.secret().is_none() {
         return Err(Error::usage(
@@ -225,6 +229,7 @@ pub(super) fn refresh(mut low: LowArgs, env: Env<'_>) -> Result<RefreshArgs, Err
         verify_signature,
         if_older_than,
         print,
+        grant,
     })
 }
 
@@ -359,7 +364,22 @@ fn check_url(url: String, what: &str) -> Result<String, Error> {
 pub(super) fn reject_foreign(low: &LowArgs, verb: Verb) -> Result<(), Error> {
     use Verb::{Exec, Refresh, Revoke, Status};
     const CLIENT: &[Verb] = &[Refresh, Exec, Revoke];
-    let flags: [(&str, bool, &[Verb]); 16] = [
+    const GRANT: &[Verb] = &[Refresh, Exec];
+    // `login` reads these itself (and says itself which it refuses): the client and
+    // grant options, --print, and the refresh-only --if-older-than / --verify-signature.
+    const LOGIN_READS: &[&str] = &[
+        "--client-id",
+        "--client-secret-file",
+        "--client-auth",
+        "--verify-signature",
+        "--if-older-than",
+        "--print",
+        "--grant",
+        "--jwt-key",
+        "--username",
+        "--audience",
+    ];
+    let flags: [(&str, bool, &[Verb]); 20] = [
         ("--client-id", low.client_id.is_some(), CLIENT),
         ("--client-secret-file", low.secret_file.is_some(), CLIENT),
         ("--client-auth", low.client_auth.is_some(), CLIENT),
@@ -370,6 +390,10 @@ pub(super) fn reject_foreign(low: &LowArgs, verb: Verb) -> Result<(), Error> {
             &[Refresh, Exec, Status],
         ),
         ("--print", low.print.is_some(), &[Refresh]),
+        ("--grant", low.grant.is_some(), GRANT),
+        ("--jwt-key", low.jwt_key.is_some(), GRANT),
+        ("--username", low.username.is_some(), GRANT),
+        ("--audience", low.audience.is_some(), GRANT),
         ("--json", low.json, &[Status]),
         ("--check", low.check, &[Status]),
         ("--userinfo-url", low.userinfo_url.is_some(), &[Status]),
@@ -383,6 +407,7 @@ pub(super) fn reject_foreign(low: &LowArgs, verb: Verb) -> Result<(), Error> {
     ];
     match flags
         .into_iter()
+        .filter(|(flag, ..)| !(verb == Verb::Login && LOGIN_READS.contains(flag)))
         .find(|(_, given, verbs)| *given && !verbs.contains(&verb))
     {
         Some((flag, _, verbs)) => Err(Error::usage(format!(
@@ -601,6 +626,8 @@ fn parse_seconds(v: &str) -> Result<Duration, Error> {
             ))
         })
 }
+
+pub(crate) mod login;
 
 #[cfg(test)]
 mod tests;

@@ -290,11 +290,17 @@ fn each_flag_only_where_it_means_something() {
     use crate::cli::Verb;
     // Every verb-specific flag, and the verbs it belongs to.
     let table: &[(&[&str], &[&str])] = &[
-        (&["--client-id", "x"], &["refresh", "exec", "revoke"]),
-        (&["--client-auth", "post"], &["refresh", "exec", "revoke"]),
+        (
+            &["--client-id", "x"],
+            &["refresh", "exec", "revoke", "login"],
+        ),
+        (
+            &["--client-auth", "post"],
+            &["refresh", "exec", "revoke", "login"],
+        ),
         (&["--verify-signature"], &["refresh", "exec"]),
         (&["--if-older-than", "1h"], &["refresh", "exec", "status"]),
-        (&["--print", "token"], &["refresh"]),
+        (&["--print", "token"], &["refresh", "login"]),
         (&["--json"], &["status"]),
         (&["--check"], &["status"]),
         (&["--revoke-url", "https://r/revoke"], &["revoke"]),

@@ -1,0 +1,387 @@
+//! `sfrefresh login [OPTIONS] TOKEN_FILE`: get the first token (device flow, web flow
+//! with PKCE, an SFDX auth URL, JWT bearer, client credentials), then create the token
+//! file. The token comes first and the file second, so a login that fails, times out or
+//! is interrupted (Ctrl-C) leaves no file at all.
+
+mod device;
+mod sfdx;
+mod web;
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::answer::Answer;
+use crate::cli::{Common, Credentials, Flow, LoginArgs};
+use crate::clock::now_ms;
+use crate::endpoint::{self, Endpoint};
+use crate::error::Error;
+use crate::grant::{self, Renewal};
+use crate::net::{self, Http};
+use crate::oauth::{self, Classify, Exchange, Policy};
+use crate::print;
+use crate::proxy::{self, Route};
+use crate::report::{Log, Redactor, sanitize, say};
+use crate::rescue;
+use crate::secret::Secret;
+use crate::token::{self, Doc, MAX_FILE};
+use crate::token_file::{self, Created, NewFile};
+
+/// Room for the token file in the pre-send space check: an answer is at most 256 KiB.
+const FILE_ROOM: u64 = 320 * 1024;
+
+/// The longest a save waits for another sfrefresh holding a file that appeared meanwhile.
+const LOCK_WAIT: Duration = Duration::from_secs(30);
+
+pub(crate) fn run(args: &LoginArgs) -> Result<(), Error> {
+    let c = &args.common;
+    let log = c.log;
+    let deadline = Instant::now() + c.timeout;
+    let file = NewFile::new(&args.path)?;
+    check_replaceable(&file, args.force)?;
+    file.check_writable(FILE_ROOM)?;
+    let got = match &args.flow {
+        Flow::Sfdx {
+            source,
+            client_auth,
+        } => sfdx::run(c, source, *client_auth, deadline)?,
+        flow => {
+            let mut talk = Talk::new(c, deadline, &endpoint::choose(&c.endpoints, &Doc::new())?)?;
+            let answer = match flow {
+                Flow::Device { device_url, scope } => {
+                    device::run(&mut talk, device_url.as_deref(), scope.as_deref())?
+                }
+                Flow::Web {
+                    authorize_url,
+                    port,
+                    open,
+                    scope,
+                } => web::run(
+                    &mut talk,
+                    authorize_url.as_deref(),
+                    *port,
+                    *open,
+                    scope.as_deref(),
+                )?,
+                _ => mint(&mut talk, flow)?,
+            };
+            talk.got(answer, minted(flow))
+        }
+    };
+    let doc = assemble(&got);
+    let text = token::to_file_text(&doc, &[&got.answer.raw]);
+    if text.len() as u64 > MAX_FILE {
+        return Err(file.error("cannot be saved: the answer makes it larger than 1 MiB"));
+    }
+    save(&file, &text, args.force, log).map_err(|e| rescued(&file, &got.answer.raw, e))?;
+    if let Some(form) = args.print {
+        let bytes = print::render(form, &doc, &text).map_err(|problem| Error::Output {
+            problem: format!("{problem} (the token file {} is saved)", file.shown()),
+        })?;
+        print::emit(&bytes, file.shown())?;
+    }
+    report(&doc, &got, file.shown(), &log);
+    Ok(())
+}
+
+/// A token and what the file records with it.
+pub(super) struct Got {
+    pub(super) answer: Answer,
+    pub(super) client_id: String,
+    pub(super) token_url: String,
+    /// The grant a later refresh mints with (JWT bearer, client credentials).
+    pub(super) minted: Option<Renewal>,
+    /// An imported refresh token, kept when the answer brings no new one.
+    pub(super) refresh_token: Option<Secret>,
+}
+
+/// The token endpoint and how to reach any URL, for every flow but the import.
+pub(super) struct Talk<'a> {
+    pub(super) c: &'a Common,
+    pub(super) client_id: String,
+    pub(super) endpoint: String,
+    pub(super) deadline: Instant,
+    /// Every secret this login knows or learns, so that none is shown in server text.
+    pub(super) redactor: Redactor,
+}
+
+impl<'a> Talk<'a> {
+    pub(super) fn new(
+        c: &'a Common,
+        deadline: Instant,
+        endpoint: &Endpoint,
+    ) -> Result<Talk<'a>, Error> {
+        let client_id = c
+            .client_id
+            .as_ref()
+            .map(|s| s.value.clone())
+            .ok_or_else(|| Error::usage("no client id: pass --client-id or set SF_CLIENT_ID"))?;
+        c.log.step(format_args!(
+            "token endpoint {} (from {})",
+            endpoint.url, endpoint.source
+        ));
+        let mut redactor = Redactor::default();
+        if let Some(s) = c.credentials.secret() {
+            redactor.add(s);
+        }
+        Ok(Talk {
+            c,
+            client_id,
+            endpoint: endpoint.url.clone(),
+            deadline,
+            redactor,
+        })
+    }
+
+    /// POSTs `fields` to `url` with the client's authentication, retrying only what is
+    /// safe, the answer read by `classify`. Errors come back as they are: the device
+    /// flow reads `authorization_pending` out of them.
+    pub(super) fn post(
+        &self,
+        url: &str,
+        fields: &[(&str, &str)],
+        credentials: &Credentials,
+        classify: Classify<Answer>,
+    ) -> Result<Answer, Error> {
+        let (http, route) = link(self.c, url)?;
+        let exchange = Exchange {
+            url,
+            proxy: match &route {
+                Route::Proxy(p) => Some(p.shown()),
+                Route::Direct(_) => None,
+            },
+            fields,
+            client_id: &self.client_id,
+            credentials,
+        };
+        let policy = Policy {
+            deadline: self.deadline,
+            timeout: self.c.timeout,
+            retries: self.c.retries,
+        };
+        oauth::exchange_with(
+            &http,
+            &exchange,
+            &policy,
+            &self.c.log,
+            &self.redactor,
+            classify,
+        )
+        .map_err(|f| *f.error)
+    }
+
+    /// A token from the token endpoint; a refusal is the login's.
+    pub(super) fn token(
+        &self,
+        fields: &[(&str, &str)],
+        credentials: &Credentials,
+    ) -> Result<Answer, Error> {
+        let url = self.endpoint.clone();
+        self.post(&url, fields, credentials, crate::answer::classify)
+            .map_err(refusal)
+    }
+
+    fn got(self, answer: Answer, minted: Option<Renewal>) -> Got {
+        Got {
+            answer,
+            client_id: self.client_id,
+            token_url: self.endpoint,
+            minted,
+            refresh_token: None,
+        }
+    }
+}
+
+/// An agent for `url` and the route to it (direct or through the proxy).
+fn link(c: &Common, url: &str) -> Result<(Http, Route), Error> {
+    let uri = endpoint::check(url, "the URL")?;
+    let route = proxy::route(&uri, &c.proxy)?;
+    if let Route::Proxy(p) = &route {
+        c.log.step(format_args!(
+            "connecting to {url} through proxy {}",
+            p.shown()
+        ));
+    }
+    Ok((net::agent(c.roots.clone(), &route), route))
+}
+
+/// A server's refusal reads as the login's: "refused the login", with a login's hints.
+pub(super) fn refusal(e: Error) -> Error {
+    match e {
+        Error::Refused {
+            url,
+            status,
+            oauth,
+            body,
+        } => {
+            let why = match &oauth {
+                Some(o) => format!(": {o}"),
+                None if body.is_empty() => String::new(),
+                None => format!(": {body}"),
+            };
+            Error::LoginRefused {
+                what: format!("{url} refused the login (HTTP {status}){why}"),
+                oauth,
+            }
+        }
+        e => e,
+    }
+}
+
+fn minted(flow: &Flow) -> Option<Renewal> {
+    match flow {
+        Flow::Jwt(plan) => Some(Renewal::Jwt(plan.clone())),
+        Flow::ClientCredentials { .. } => Some(Renewal::ClientCredentials),
+        _ => None,
+    }
+}
+
+/// JWT bearer or client credentials: one request, as a later refresh makes it.
+fn mint(talk: &mut Talk<'_>, flow: &Flow) -> Result<Answer, Error> {
+    let (renewal, scope) = match flow {
+        Flow::Jwt(plan) => (Renewal::Jwt(plan.clone()), None),
+        Flow::ClientCredentials { scope } => (Renewal::ClientCredentials, scope.as_deref()),
+        _ => return Err(Error::usage("not a minting grant")),
+    };
+    let request = grant::prepare(&renewal, &talk.client_id, &talk.c.credentials)?;
+    request.redact(&mut talk.redactor);
+    let mut fields = request.pairs();
+    if let Some(scope) = scope {
+        fields.push(("scope", scope));
+    }
+    talk.token(&fields, request.credentials)
+}
+
+/// The file's document: the answer's fields in the server's order, `issued_at` when the
+/// answer has none, then what later runs read (client id, endpoint, grant).
+fn assemble(got: &Got) -> Doc {
+    let mut doc = Doc::new();
+    token::merge(&mut doc, got.answer.doc.clone(), now_ms());
+    if let Some(rt) = &got.refresh_token
+        && !doc.contains_key("refresh_token")
+    {
+        doc.insert("refresh_token".into(), Value::String(rt.expose().into()));
+    }
+    doc.insert(
+        grant::CLIENT_ID.into(),
+        Value::String(got.client_id.clone()),
+    );
+    doc.insert(
+        grant::TOKEN_URL.into(),
+        Value::String(got.token_url.clone()),
+    );
+    if let Some(renewal) = &got.minted {
+        grant::record(&mut doc, renewal, &got.client_id);
+    }
+    doc
+}
+
+/// A file already at the path is replaced only when it is a token file without a
+/// refresh token (or empty), or with `--force`: said before anything is sent, so no one
+/// approves a login that cannot be saved.
+fn check_replaceable(file: &NewFile, force: bool) -> Result<(), Error> {
+    match file.existing()? {
+        None => Ok(()),
+        Some(bytes) => replaceable(&bytes, force).map_err(|p| file.error(p + "; nothing was sent")),
+    }
+}
+
+fn replaceable(bytes: &[u8], force: bool) -> Result<(), String> {
+    if force || bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    match token::parse_object(bytes) {
+        Err(_) => Err("exists and is not a token file; use --force to replace it".into()),
+        Ok(doc) if token::refresh_token(&doc).is_ok() => Err(
+            "already holds a refresh token; use --force to replace it (the old token stays \
+             valid until revoked)"
+                .into(),
+        ),
+        Ok(_) => Ok(()),
+    }
+}
+
+/// Creates the file whole, or, when one appeared meanwhile, replaces it under its lock
+/// after the same check as before.
+fn save(file: &NewFile, text: &[u8], force: bool, log: Log) -> Result<(), Error> {
+    match file.create(text, &log)? {
+        Created::Done => {
+            log.step(format_args!("created {} (mode 0600)", file.shown()));
+            Ok(())
+        }
+        Created::Exists => {
+            let locked = token_file::lock_with(
+                file.path(),
+                Instant::now() + LOCK_WAIT,
+                LOCK_WAIT,
+                &log,
+                token_file::Sweep::Scan,
+            )?;
+            let bytes = locked.read()?;
+            replaceable(&bytes, force).map_err(|p| locked.error(p))?;
+            locked.replace(text, &log)?;
+            log.step(format_args!("replaced {}", locked.shown()));
+            Ok(())
+        }
+    }
+}
+
+/// The token could not be saved: keep the answer in a rescue file, as a refresh does.
+fn rescued(file: &NewFile, raw: &[u8], e: Error) -> Error {
+    let beside = rescue::Beside {
+        dir: file.dir(),
+        name: file.short_name(),
+        owner: None,
+    };
+    match rescue::write(raw, Some(beside)) {
+        Ok(path) => say(format_args!(
+            "the server's answer (the new token) was saved to {} (mode 0600)",
+            rescue::shown(&path)
+        )),
+        Err(why) => say(format_args!(
+            "the server's answer could not be saved to a rescue file either: {}",
+            sanitize(&why)
+        )),
+    }
+    e
+}
+
+/// The status line, and a warning when the file cannot be refreshed later.
+fn report(doc: &Doc, got: &Got, shown: &str, log: &Log) {
+    let org = doc
+        .get("instance_url")
+        .and_then(Value::as_str)
+        .map_or_else(|| got.token_url.clone(), sanitize);
+    let how = match &got.minted {
+        Some(r) => format!(
+            "no refresh token: 'sfrefresh {shown}' mints the next token with {}",
+            r.grant().word()
+        ),
+        None if doc.contains_key("refresh_token") => "with a refresh token".into(),
+        None => "without a refresh token".into(),
+    };
+    log.status(format_args!("logged in to {org}; saved {shown} ({how})"));
+    if got.minted.is_none() && !doc.contains_key("refresh_token") {
+        say(format_args!(
+            "warning: the answer holds no refresh token, so this file cannot be refreshed: \
+             the app's OAuth scopes (and --scope) need refresh_token or offline_access"
+        ));
+    }
+}
+
+/// For messages: a path as given.
+pub(super) fn shown(path: &Path) -> String {
+    rescue::shown(path)
+}
+
+/// Reads a small file a login takes its input from (never argv).
+pub(super) fn read_small(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
