@@ -393,6 +393,9 @@ fn user_of(body: &[u8], r: &Redactor) -> Option<String> {
 /// Epoch milliseconds as local time, `2026-11-23 14:02:11 +0100` (the TZ variable and
 /// /etc/localtime as libc reads them; UTC in a scratch container).
 fn local_time(ms: u64) -> String {
+    // time_t is still libc's name for the type localtime_r takes (the deprecation note
+    // on musl announces a change of its width, which try_from follows).
+    #[allow(deprecated)]
     let Ok(secs) = libc::time_t::try_from(ms / 1000) else {
         return format!("{ms} ms after 1970");
     };
