@@ -15,6 +15,8 @@ dist=$(cd "${1:-dist}" && pwd)
 TARGETS=${TARGETS:-x86_64-unknown-linux-musl aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf}
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
 work=$(mktemp -d)
+# Readable by other users: a test runs the binary as another uid (the sticky-directory check).
+chmod 755 "$work"
 trap 'rm -rf "$work"' EXIT
 fail() { echo "dist-test: FAILED: $*" >&2; exit 1; }
 say() { echo "dist-test: $*" >&2; }

@@ -234,16 +234,24 @@ fn the_rescue_falls_back_to_xdg_runtime_dir() {
 
 /// Runs `cmd` under `sh -c` with a file-size limit (ulimit -f, in 512-byte blocks).
 fn with_file_limit(cmd: std::process::Command, blocks: u32) -> Out {
-    let argv: Vec<String> = std::iter::once(cmd.get_program())
-        .chain(cmd.get_args())
-        .map(|a| format!("'{}'", a.to_string_lossy()))
-        .collect();
     let mut sh = std::process::Command::new("sh");
     sh.env_clear().args([
         "-c",
-        &format!("trap '' XFSZ; ulimit -f {blocks}; exec {}", argv.join(" ")),
+        &format!(
+            "trap '' XFSZ; ulimit -f {blocks}; exec {}",
+            quoted_argv(&cmd)
+        ),
     ]);
     run(&mut sh)
+}
+
+/// `cmd`'s program and arguments, single-quoted for `sh -c`.
+fn quoted_argv(cmd: &std::process::Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[test]
@@ -424,13 +432,14 @@ fn a_broken_stderr_does_not_abort_a_successful_refresh() {
 fn a_closed_stderr_does_not_abort_an_error_either() {
     let dir = TempDir::new();
     let file = dir.write("tok.json", "not json");
-    let bin = sfrefresh().get_program().to_owned();
+    // The program and its arguments as util::sfrefresh() builds them (an emulator
+    // first when the suite runs a binary of another architecture).
     let status = std::process::Command::new("sh")
         .env_clear()
         .arg("-c")
         .arg(format!(
-            "exec 2>&-; exec '{}' --client-id x '{}'",
-            bin.to_string_lossy(),
+            "exec 2>&-; exec {} --client-id x '{}'",
+            quoted_argv(&sfrefresh()),
             file.display()
         ))
         .status()
