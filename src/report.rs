@@ -170,11 +170,18 @@ pub(crate) fn sanitize(text: &str) -> String {
     out
 }
 
-/// Unicode format characters that reorder or hide text (bidi overrides, zero-width).
+/// Unicode format characters (general category Cf, Unicode 16), which reorder or hide
+/// text: bidi marks, overrides and isolates (the Arabic letter mark too), zero-width
+/// characters, the soft hyphen, invisible operators, tag characters (which can carry a
+/// hidden copy of any ASCII text), and the few that join or prefix other characters.
 fn is_format_char(c: char) -> bool {
     matches!(c,
-        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
-        | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+        '\u{AD}' | '\u{600}'..='\u{605}' | '\u{61C}' | '\u{6DD}' | '\u{70F}'
+        | '\u{890}'..='\u{891}' | '\u{8E2}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{110BD}' | '\u{110CD}'
+        | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
 }
 
 /// An OS error in plain words, without Rust's `(os error N)` suffix.
@@ -205,6 +212,26 @@ mod tests {
         assert_eq!(
             sanitize("expired access/refresh token"),
             "expired access/refresh token"
+        );
+    }
+
+    #[test]
+    fn removes_every_format_character() {
+        // Found by the property tests (src/props.rs): these passed through before.
+        assert_eq!(sanitize("soft\u{AD}hyphen"), "softhyphen");
+        assert_eq!(
+            sanitize("a\u{61C}1 2"),
+            "a1 2",
+            "the Arabic letter mark is a bidi mark"
+        );
+        assert_eq!(sanitize("x\u{206A}\u{206F}y\u{180E}"), "xy");
+        // Tag characters spell ASCII invisibly: "\u{E0068}\u{E0069}" is a hidden "hi".
+        assert_eq!(sanitize("ok\u{E0001}\u{E0068}\u{E0069}\u{E007F}"), "ok");
+        assert_eq!(sanitize("\u{1D173}\u{13430}\u{1BCA0}\u{110BD}"), "");
+        // Neighbours of the ranges are ordinary characters and stay.
+        assert_eq!(
+            sanitize("\u{AC}\u{AE}\u{606}\u{E0080}"),
+            "\u{AC}\u{AE}\u{606}\u{E0080}"
         );
     }
 
