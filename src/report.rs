@@ -105,9 +105,13 @@ impl Redactor {
         out
     }
 
-    /// Server text as it may be shown: secrets redacted, then sanitised.
+    /// Server text as it may be shown: secrets redacted, then sanitised. Cleaning can
+    /// join a secret that a control or format character split (`5Aep\x07861…`), or
+    /// fold a whitespace run inside one, so what it leaves is redacted again before
+    /// the cut.
     pub(crate) fn show(&self, text: &str) -> String {
-        sanitize(&self.redact(text))
+        let clean = clean(&self.redact(text), usize::MAX);
+        sanitize(&self.redact(&clean))
     }
 
     /// Server bytes as text: a bounded prefix decoded lossily, redacted, sanitised.
@@ -144,6 +148,11 @@ pub(crate) const MAX_SHOWN: usize = 300;
 /// control and bidi-override characters removed so a hostile server cannot drive the
 /// terminal, whitespace runs folded, and cut to `MAX_SHOWN` characters.
 pub(crate) fn sanitize(text: &str) -> String {
+    clean(text, MAX_SHOWN)
+}
+
+/// `sanitize`, cut at `max` characters.
+fn clean(text: &str, max: usize) -> String {
     let mut out = String::new();
     let mut shown = 0;
     let mut pending_space = false;
@@ -155,7 +164,7 @@ pub(crate) fn sanitize(text: &str) -> String {
         if c.is_control() || is_format_char(c) {
             continue;
         }
-        if shown >= MAX_SHOWN {
+        if shown >= max {
             out.push('…');
             return out;
         }
@@ -267,6 +276,30 @@ mod tests {
             assert!(shown.contains("[redacted]"), "{echoed} -> {shown}");
             assert!(!shown.contains("5Aep861"), "{echoed} -> {shown}");
         }
+    }
+
+    #[test]
+    fn a_secret_split_by_what_sanitising_removes_is_redacted() {
+        // Found by the property tests (src/props.rs): "%A\x07A0" was shown as "%AA0".
+        let mut r = Redactor::default();
+        r.add_str("%AA0");
+        assert_eq!(
+            r.show("%A\x07A0 %AA0 %A\u{200B}A0"),
+            "[redacted] [redacted] [redacted]"
+        );
+        let mut r = Redactor::default();
+        r.add_str("5Aep861.a b");
+        for echoed in [
+            "x 5Aep\x1b861.a b y",
+            "x 5Aep861.\u{AD}a\u{202E} b y",
+            "x 5Aep861.a\r\n\t b y",
+        ] {
+            assert_eq!(r.show(echoed), "x [redacted] y", "{echoed:?}");
+        }
+        // The cut comes after both passes: never half a secret at the end.
+        let long = format!("{}5Aep\x07861.a b", "z".repeat(MAX_SHOWN - 4));
+        let shown = r.show(&long);
+        assert_eq!(shown, format!("{}[red…", "z".repeat(MAX_SHOWN - 4)));
     }
 
     #[test]
