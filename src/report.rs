@@ -164,7 +164,9 @@ fn clean(text: &str, max: usize) -> String {
         if c.is_control() || is_format_char(c) {
             continue;
         }
-        if shown >= max {
+        // A folded space counts too: the text shown is at most `max` characters,
+        // then the ellipsis.
+        if shown + usize::from(pending_space) >= max {
             out.push('…');
             return out;
         }
@@ -251,6 +253,13 @@ mod tests {
         assert_eq!(s.chars().count(), MAX_SHOWN + 1);
         assert!(s.ends_with('…'));
         assert_eq!(sanitize(&"y".repeat(MAX_SHOWN)), "y".repeat(MAX_SHOWN));
+        // Found by the property tests (src/props.rs): a space just before the limit
+        // was not counted, and this was 302 characters long.
+        let x = "x".repeat(MAX_SHOWN - 1);
+        assert_eq!(sanitize(&format!("{x} ab")), format!("{x}…"));
+        assert_eq!(sanitize(&format!("{x} a")), format!("{x}…"));
+        assert_eq!(sanitize(&format!("{x}a b")), format!("{x}a…"));
+        assert_eq!(sanitize(&format!("{x}a ")), format!("{x}a"));
     }
 
     #[test]
