@@ -20,6 +20,9 @@ mod tls;
 mod token;
 mod token_file;
 
+#[cfg(test)]
+mod props;
+
 use std::process::ExitCode;
 
 use cli::Command;
