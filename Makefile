@@ -7,7 +7,7 @@ STATIC_TARGET = x86_64-unknown-linux-musl
 MAX_SIZE      = 2097152
 MANDIR        = $(DESTDIR)$(PREFIX)/share/man/man1
 
-.PHONY: build test demo fake-salesforce static empty-root-test recipes-test bench install clean oidc-deps
+.PHONY: build test demo fake-salesforce static empty-root-test recipes-test bench install clean oidc-deps fuzz
 
 build:
 	$(CARGO) build --release --locked
@@ -16,6 +16,33 @@ test:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) test --locked
+
+# Each cargo-fuzz target (fuzz/fuzz_targets/) for FUZZ_SECONDS; a crash, a panic or
+# an input slower than 10 s fails. On the one stable toolchain: --sanitizer none needs
+# no nightly flag, and the crate is safe Rust. Seeds are read from fuzz/corpus/<target>,
+# what the fuzzer adds goes to target/fuzz-corpus/<target>, a crash to fuzz/artifacts/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS  = token_file answer no_proxy
+CARGO_FUZZ    = target/tools/bin/cargo-fuzz
+CARGO_FUZZ_VERSION = 0.13.2
+
+fuzz: $(CARGO_FUZZ)
+	$(CARGO_FUZZ) build --sanitizer none
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p target/fuzz-corpus/$$t; \
+		echo "make fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		$(CARGO_FUZZ) run --sanitizer none $$t target/fuzz-corpus/$$t fuzz/corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+			> target/fuzz-$$t.log 2>&1 || { \
+			grep -v -e '^#[0-9]' target/fuzz-$$t.log | tail -n 60 >&2; \
+			echo "make fuzz: $$t failed; whole log: target/fuzz-$$t.log" >&2; exit 1; }; \
+		grep -e '^Done' -e '^stat::number_of_executed_units' -e '^stat::new_units_added' \
+			target/fuzz-$$t.log; \
+	done
+
+# cargo-fuzz from crates.io, built once into target/tools (about 25 s) and reused.
+$(CARGO_FUZZ):
+	$(CARGO) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked --root target/tools
 
 # Node packages for the interop tests against oidc-provider (tests/oidc.rs): npm ci,
 # only when package-lock.json changed since the last install. Without them those

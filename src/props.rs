@@ -787,3 +787,27 @@ proptest! {
         prop_assert_eq!(p.port, port);
     }
 }
+
+// ---- the fuzz entry points ----
+
+/// Each fuzz target's committed seeds (fuzz/corpus/), through the same entry point
+/// `cargo fuzz` calls, and its crashes once fixed: so `cargo test` runs them too.
+#[test]
+fn fuzz_entry_points_take_their_seeds() {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    type Target = fn(&[u8]);
+    let targets: [(&str, Target); 3] = [
+        ("token_file", crate::fuzz::token_file),
+        ("answer", crate::fuzz::answer),
+        ("no_proxy", crate::fuzz::proxy),
+    ];
+    for (name, target) in targets {
+        let mut seeds = 0;
+        for entry in std::fs::read_dir(corpus.join(name)).expect("fuzz/corpus/<target>") {
+            let path = entry.expect("a corpus entry").path();
+            target(&std::fs::read(&path).expect("a seed"));
+            seeds += 1;
+        }
+        assert!(seeds >= 3, "{name}: {seeds} seeds");
+    }
+}
