@@ -20,18 +20,20 @@ test:
 # Each cargo-fuzz target (fuzz/fuzz_targets/) for FUZZ_SECONDS; a crash, a panic or
 # an input slower than 10 s fails. On the one stable toolchain: --sanitizer none needs
 # no nightly flag, and the crate is safe Rust. Seeds are read from fuzz/corpus/<target>,
-# what the fuzzer adds goes to target/fuzz-corpus/<target>, a crash to fuzz/artifacts/.
+# what the fuzzer adds goes to target/fuzz-corpus/<target>, a crash to fuzz/artifacts/;
+# the build is in target/fuzz, so everything but a crash is under target/.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS  = token_file answer no_proxy
 CARGO_FUZZ    = target/tools/bin/cargo-fuzz
 CARGO_FUZZ_VERSION = 0.13.2
 
 fuzz: $(CARGO_FUZZ)
-	$(CARGO_FUZZ) build --sanitizer none
+	$(CARGO_FUZZ) build --sanitizer none --target-dir target/fuzz
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p target/fuzz-corpus/$$t; \
 		echo "make fuzz: $$t for $(FUZZ_SECONDS) s"; \
-		$(CARGO_FUZZ) run --sanitizer none $$t target/fuzz-corpus/$$t fuzz/corpus/$$t -- \
+		$(CARGO_FUZZ) run --sanitizer none --target-dir target/fuzz $$t \
+			target/fuzz-corpus/$$t fuzz/corpus/$$t -- \
 			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
 			> target/fuzz-$$t.log 2>&1 || { \
 			grep -v -e '^#[0-9]' target/fuzz-$$t.log | tail -n 60 >&2; \
