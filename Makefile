@@ -32,11 +32,11 @@ fuzz: $(CARGO_FUZZ)
 	@for t in $(FUZZ_TARGETS); do \
 		mkdir -p target/fuzz-corpus/$$t; \
 		echo "make fuzz: $$t for $(FUZZ_SECONDS) s"; \
-		$(CARGO_FUZZ) run --sanitizer none --target-dir target/fuzz $$t \
+		RUST_LIB_BACKTRACE=0 $(CARGO_FUZZ) run --sanitizer none --target-dir target/fuzz $$t \
 			target/fuzz-corpus/$$t fuzz/corpus/$$t -- \
 			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
 			> target/fuzz-$$t.log 2>&1 || { \
-			grep -v -e '^#[0-9]' target/fuzz-$$t.log | tail -n 60 >&2; \
+			grep -v -e '^#[0-9]' -e '^INFO:' -e '^WARNING:' target/fuzz-$$t.log | tail -n 80 >&2; \
 			echo "make fuzz: $$t failed; whole log: target/fuzz-$$t.log" >&2; exit 1; }; \
 		grep -e '^Done' -e '^stat::number_of_executed_units' -e '^stat::new_units_added' \
 			target/fuzz-$$t.log; \
