@@ -314,7 +314,9 @@ proptest! {
     }
 
     /// The save after a refresh: the file's numbers then the answer's new fields' numbers,
-    /// each spelled as its source did (top-level keys of the two are distinct here).
+    /// each spelled as its source did. Top-level keys of the two are distinct here: when
+    /// the answer replaces a number with an exponent, its spelling can go to another
+    /// number of equal value (`1E5` for a kept `1e5`): the same JSON, not the same text.
     #[test]
     fn merged_save_keeps_both_sources_numbers(
         file in members_with(Some("refresh_token")),
