@@ -2,12 +2,28 @@
 CARGO  ?= cargo
 PREFIX ?= /usr/local
 BINDIR  = $(DESTDIR)$(PREFIX)/bin
+MANDIR  = $(DESTDIR)$(PREFIX)/share/man/man1
+SHAREDIR = $(DESTDIR)$(PREFIX)/share
 
+VERSION      := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -n1)
+RUST_VERSION := $(shell sed -n 's/^rust-version = "\(.*\)"$$/\1/p' Cargo.toml | head -n1)
 STATIC_TARGET = x86_64-unknown-linux-musl
-MAX_SIZE      = 2097152
-MANDIR        = $(DESTDIR)$(PREFIX)/share/man/man1
+TARGETS       = x86_64-unknown-linux-musl aarch64-unknown-linux-musl armv7-unknown-linux-musleabihf
+# The release target that runs on this machine, for make install.
+UNAME_M      := $(shell uname -m)
+HOST_TARGET  := $(strip $(or $(if $(filter x86_64,$(UNAME_M)),x86_64-unknown-linux-musl), \
+	$(if $(filter aarch64 arm64,$(UNAME_M)),aarch64-unknown-linux-musl), \
+	$(if $(filter armv7l armv8l,$(UNAME_M)),armv7-unknown-linux-musleabihf)))
+HOST_ARCHIVE  = dist/sfrefresh-$(VERSION)-$(HOST_TARGET).tar.gz
+# make dist builds everything twice (the second time from a copy of the source in
+# another directory, into an empty target directory) and compares: REPRO=0 skips that.
+REPRO ?= 1
+# The date and commit every release file carries (build.rs, archives, packages).
+export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+export SFREFRESH_COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-.PHONY: build test demo fake-salesforce static empty-root-test recipes-test bench install clean oidc-deps fuzz
+.PHONY: build test demo fake-salesforce static empty-root-test recipes-test bench install clean \
+	oidc-deps tools dist dist-test msrv-check fuzz
 
 build:
 	$(CARGO) build --release --locked
@@ -66,20 +82,17 @@ fake-salesforce:
 demo: build fake-salesforce
 	sh examples/demo.sh target/release/sfrefresh $(FAKE_SALESFORCE)
 
-# A fully static, stripped x86_64 Linux binary at dist/sfrefresh (musl + rustls/ring).
-# Needs: rustup target add x86_64-unknown-linux-musl; apt-get install musl-tools.
+# A fully static, stripped x86_64 Linux binary at dist/sfrefresh (musl + rustls/ring),
+# built as make dist builds it. Needs: rustup target add x86_64-unknown-linux-musl;
+# apt-get install musl-tools.
 static:
 	@rustup target list --installed 2>/dev/null | grep -qx $(STATIC_TARGET) || \
 		rustup target add $(STATIC_TARGET)
 	@command -v musl-gcc >/dev/null || \
 		{ echo "make static: musl-gcc is missing: apt-get install -y musl-tools" >&2; exit 1; }
-	$(CARGO) build --release --locked --target $(STATIC_TARGET)
 	mkdir -p dist
-	cp target/$(STATIC_TARGET)/release/sfrefresh dist/sfrefresh
+	bin=$$(packaging/build.sh $(STATIC_TARGET)) && cp "$$bin" dist/sfrefresh
 	@file dist/sfrefresh
-	@size=$$(stat -c %s dist/sfrefresh); \
-		echo "dist/sfrefresh: $$size bytes ($$(awk "BEGIN{printf \"%.2f\", $$size/1048576}") MiB, budget 2 MiB)"; \
-		test $$size -le $(MAX_SIZE) || { echo "make static: over the 2 MiB budget" >&2; exit 1; }
 
 # The static binary refreshes a token in a chroot holding only itself, a CA and the file.
 empty-root-test: static fake-salesforce
@@ -89,17 +102,75 @@ empty-root-test: static fake-salesforce
 recipes-test: static fake-salesforce
 	python3 tests/recipes.py dist/sfrefresh $(FAKE_SALESFORCE)
 
-# Median wall time and peak RSS against nginx on loopback (installs nginx-light if missing).
+# Median wall time and peak RSS against nginx on loopback (installs nginx-light if missing),
+# with the floor contender (bench/floor, its own Cargo package) built static the same way.
+FLOOR = bench/floor/target/$(STATIC_TARGET)/release/floor
 bench: static
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light
-	python3 bench/run.py --bin dist/sfrefresh
+	$(CARGO) build --release --target $(STATIC_TARGET) --manifest-path bench/floor/Cargo.toml
+	python3 bench/run.py --bin dist/sfrefresh --floor $(FLOOR)
 
-install: build
+# What make dist and make dist-test need (Debian packages, rustup targets, rust-src,
+# zig, cargo-zigbuild, cargo-deb, cargo-generate-rpm), installed when missing.
+tools:
+	packaging/tools.sh all
+
+# The release: static binaries for $(TARGETS), their archives, .deb and .rpm packages
+# and SHA256SUMS in dist/; then the same again from a copy, compared byte for byte.
+dist:
+	packaging/tools.sh build
+	packaging/dist.sh dist
+ifneq ($(REPRO),0)
+	@set -e; scratch=$$(mktemp -d); trap 'rm -rf "$$scratch"' EXIT; \
+	echo "== reproducibility: building again in $$scratch/sfrefresh" >&2; \
+	mkdir "$$scratch/sfrefresh"; \
+	tar --exclude=./target --exclude=./dist --exclude=./.git -cf - . | tar -C "$$scratch/sfrefresh" -xf -; \
+	CARGO_TARGET_DIR="$$scratch/target" TOOLS="$(CURDIR)/target/tools" \
+		"$$scratch/sfrefresh/packaging/dist.sh" "$$scratch/dist"; \
+	if cmp -s dist/SHA256SUMS "$$scratch/dist/SHA256SUMS"; then \
+		echo "make dist: reproducible: the second build made the same bytes (dist/SHA256SUMS)" >&2; \
+	else \
+		echo "make dist: NOT reproducible: the two builds differ:" >&2; \
+		diff dist/SHA256SUMS "$$scratch/dist/SHA256SUMS" >&2; exit 1; \
+	fi
+endif
+
+# The released artifacts at work: the checksums verify; the whole integration suite and
+# the empty-root test run against each target's binary from its archive (the ARM ones
+# under qemu-user); the amd64 .deb is installed and run (as root), and the contents
+# and metadata of every .deb and .rpm are checked.
+dist-test: fake-salesforce
+	packaging/tools.sh test
+	packaging/dist-test.sh dist
+
+# rust-version in Cargo.toml is the oldest toolchain that builds the code.
+msrv-check:
+	rustup toolchain list | grep -q '^$(RUST_VERSION)' || \
+		rustup toolchain install $(RUST_VERSION) --profile minimal
+	CARGO_TARGET_DIR=target/msrv $(CARGO) +$(RUST_VERSION) check --locked --all-targets
+	@echo "msrv-check: builds with Rust $(RUST_VERSION)"
+
+# Installs the static binary from dist/ when make dist made one for this machine,
+# otherwise target/release/sfrefresh (built now); then the man page and completions.
+install:
 	install -d $(BINDIR)
-	install -m 0755 target/release/sfrefresh $(BINDIR)/sfrefresh
+	@if [ -n "$(HOST_TARGET)" ] && [ -f "$(HOST_ARCHIVE)" ]; then \
+		echo "install: the static $(HOST_TARGET) binary from $(HOST_ARCHIVE)"; \
+		tar -xzOf "$(HOST_ARCHIVE)" "sfrefresh-$(VERSION)-$(HOST_TARGET)/sfrefresh" >"$(BINDIR)/.sfrefresh.new" && \
+		chmod 0755 "$(BINDIR)/.sfrefresh.new" && mv -f "$(BINDIR)/.sfrefresh.new" "$(BINDIR)/sfrefresh"; \
+	else \
+		echo "install: no $(HOST_ARCHIVE): target/release/sfrefresh"; \
+		$(MAKE) --no-print-directory build && \
+		install -m 0755 target/release/sfrefresh $(BINDIR)/sfrefresh; \
+	fi
 	install -d $(MANDIR)
 	install -m 0644 sfrefresh.1 $(MANDIR)/sfrefresh.1
+	install -d $(SHAREDIR)/bash-completion/completions $(SHAREDIR)/zsh/site-functions \
+		$(SHAREDIR)/fish/vendor_completions.d
+	install -m 0644 completions/sfrefresh.bash $(SHAREDIR)/bash-completion/completions/sfrefresh
+	install -m 0644 completions/_sfrefresh $(SHAREDIR)/zsh/site-functions/_sfrefresh
+	install -m 0644 completions/sfrefresh.fish $(SHAREDIR)/fish/vendor_completions.d/sfrefresh.fish
 
 clean:
 	$(CARGO) clean

@@ -27,7 +27,6 @@ cat >"$tmp/token.json" <<JSON
 {
   "access_token": "00Dfake!AQ.expired-access",
   "refresh_token": "5Aep861.demo-refresh-0",
-  "signature": "b2xk",
   "scope": "refresh_token api",
   "instance_url": "https://demo.my.salesforce.com",
   "id": "$base/id/00Dfake/005fake",
@@ -50,5 +49,15 @@ echo
 echo "== again with --if-older-than 1h: the token is fresh, nothing is sent"
 "$bin" --client-id demo-client --token-url "$url" --if-older-than 1h --print token "$tmp/token.json"
 echo
-echo "== the access token for a script: \$(sfrefresh --print token -q FILE)"
-echo "Authorization: Bearer $("$bin" --client-id demo-client --token-url "$url" --print token -q "$tmp/token.json")"
+echo "== the token for curl, off every command line: sfrefresh --print header -q FILE | curl -H @- URL"
+"$bin" --client-id demo-client --token-url "$url" --print header -q "$tmp/token.json"
+echo
+echo "== exec: COMMAND becomes this process, the token in its environment"
+"$bin" exec -q --client-id demo-client --token-url "$url" "$tmp/token.json" -- \
+  sh -c 'echo "COMMAND has SF_ACCESS_TOKEN (${#SF_ACCESS_TOKEN} characters) for $SF_INSTANCE_URL"'
+echo
+echo "== status --check: where the file stands, and whether the token works"
+"$bin" status --check --token-url "$url" "$tmp/token.json"
+echo
+echo "== revoke: the refresh token is revoked, then the file removed"
+"$bin" revoke --client-id demo-client --token-url "$url" "$tmp/token.json"

@@ -172,8 +172,8 @@ pub(crate) struct Head<'a> {
 
 /// The result of one attempt at a token request.
 #[derive(Debug)]
-pub(crate) enum Outcome {
-    Done(Answer),
+pub(crate) enum Outcome<T = Answer> {
+    Done(T),
     /// `keep` is a 200's body that could not be used but may hold a live (rotated)
     /// refresh token: the caller writes it to a rescue file.
     Failed {
@@ -182,8 +182,8 @@ pub(crate) enum Outcome {
     },
 }
 
-impl From<Failure> for Outcome {
-    fn from(failure: Failure) -> Outcome {
+impl<T> From<Failure> for Outcome<T> {
+    fn from(failure: Failure) -> Outcome<T> {
         Outcome::Failed {
             failure,
             keep: None,

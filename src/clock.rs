@@ -24,22 +24,30 @@ pub(crate) fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// One spelling of durations in every message: `850ms`, `1.2s`, `30s`, `12m`, `3h`, `3d`.
+/// One spelling of durations in every message, the one `--if-older-than` takes:
+/// `850ms`, `1.2s`, `30s`, `12m`, `1h30m`, `3d`: at most the two largest units.
 pub(crate) fn human(d: Duration) -> String {
-    let s = (d.as_millis() as u64 + 500) / 1000;
-    if s >= 2 * 86_400 {
-        format!("{}d", s / 86_400)
-    } else if s >= 2 * 3600 {
-        format!("{}h", s / 3600)
-    } else if s >= 120 {
-        format!("{}m", s / 60)
-    } else if s >= 10 || (d >= Duration::from_secs(1) && d.subsec_millis() == 0) {
-        format!("{s}s")
-    } else if d >= Duration::from_secs(1) {
-        format!("{:.1}s", d.as_secs_f64())
-    } else {
-        format!("{}ms", d.as_millis())
+    if d < Duration::from_secs(1) {
+        return format!("{}ms", d.as_millis());
     }
+    if d.as_millis() < 9_950 && d.subsec_millis() != 0 {
+        return format!("{:.1}s", d.as_secs_f64());
+    }
+    let s = (d.as_millis() as u64 + 500) / 1000;
+    let parts = [
+        (s / 86_400, 'd'),
+        (s % 86_400 / 3600, 'h'),
+        (s % 3600 / 60, 'm'),
+        (s % 60, 's'),
+    ];
+    let first = parts.iter().position(|(n, _)| *n > 0).unwrap_or(3);
+    let mut out = String::new();
+    for (n, unit) in parts.iter().skip(first).take(2) {
+        if *n > 0 || out.is_empty() {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    out
 }
 
 /// Durations such as `45s`, `30m`, `2h`, `1d`, `1h30m`; a bare number is seconds.
@@ -92,6 +100,13 @@ mod tests {
         assert_eq!(human(Duration::from_secs(45)), "45s");
         assert_eq!(human(Duration::from_millis(9_999)), "10s");
         assert_eq!(human(Duration::from_secs(720)), "12m");
+        assert_eq!(human(Duration::from_secs(3600)), "1h");
+        assert_eq!(human(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(human(Duration::from_secs(90)), "1m30s");
+        assert_eq!(
+            human(Duration::from_secs(1104 * 86_400 + 3 * 3600 + 7)),
+            "1104d3h"
+        );
         assert_eq!(human(Duration::from_secs(3 * 3600)), "3h");
         assert_eq!(human(Duration::from_secs(3 * 86_400)), "3d");
     }

@@ -78,6 +78,33 @@ pub(crate) enum Error {
         oauth: Option<OAuthError>,
         body: String,
     },
+    /// A verb's request that the server answered with a clear no (exit 5): a refused
+    /// revocation, an access token the identity URL calls invalid. `what` is the verdict
+    /// in the verb's words, server text already redacted and sanitised.
+    Denied {
+        url: String,
+        status: u16,
+        what: String,
+        hint: &'static str,
+    },
+    /// A verb's request whose answer settles nothing (exit 4): not the endpoint it
+    /// should be, or a status that the verb cannot read as yes or no.
+    Inconclusive {
+        url: String,
+        status: u16,
+        what: String,
+        hint: &'static str,
+    },
+    /// Problems already said on stderr, one by one (`status` over several files): only
+    /// the exit code is left to give, the highest of theirs.
+    Reported { code: u8 },
+    /// `exec` could not start COMMAND: 127 when it was not found, 126 otherwise, as a
+    /// shell says it.
+    CannotRun {
+        command: String,
+        problem: String,
+        not_found: bool,
+    },
 }
 
 /// RFC 6749 §5.2 error answer, already redacted and sanitised for display.
@@ -138,8 +165,14 @@ impl Error {
             | Error::WrongEndpoint { .. }
             | Error::Unreadable { .. }
             | Error::BadAnswer { .. }
-            | Error::Signature { .. } => 4,
-            Error::Refused { .. } => 5,
+            | Error::Signature { .. }
+            | Error::Inconclusive { .. } => 4,
+            Error::Refused { .. } | Error::Denied { .. } => 5,
+            Error::CannotRun {
+                not_found: true, ..
+            } => 127,
+            Error::CannotRun { .. } => 126,
+            Error::Reported { code } => *code,
         }
     }
 
@@ -214,6 +247,10 @@ impl Error {
                  Client App; nothing was saved",
             ),
             Error::Refused { oauth, .. } => Some(refusal_hint(oauth.as_ref())),
+            Error::Denied { hint, .. } | Error::Inconclusive { hint, .. } => Some(hint),
+            Error::CannotRun {
+                not_found: true, ..
+            } => Some("check the command's name, and PATH; the token file is saved"),
             _ => None,
         }
     }
@@ -393,6 +430,16 @@ impl fmt::Display for Error {
                     None => write!(f, ": {body}"),
                 }
             }
+            Error::Denied {
+                url, status, what, ..
+            }
+            | Error::Inconclusive {
+                url, status, what, ..
+            } => write!(f, "{url} answered HTTP {status}: {what}"),
+            Error::CannotRun {
+                command, problem, ..
+            } => write!(f, "cannot run {command}: {problem}"),
+            Error::Reported { code } => write!(f, "exit code {code}, for the problems above"),
         }
     }
 }

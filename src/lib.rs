@@ -6,6 +6,9 @@ mod cli;
 mod clock;
 mod endpoint;
 mod error;
+mod exec;
+mod fleet;
+mod metrics;
 mod net;
 mod oauth;
 mod print;
@@ -13,12 +16,16 @@ mod proxy;
 mod refresh;
 mod report;
 mod rescue;
+mod revoke;
 mod secret;
+mod signals;
 mod signature;
+mod status;
 mod target;
 mod tls;
 mod token;
 mod token_file;
+mod watch;
 
 #[cfg(test)]
 mod props;
@@ -33,22 +40,36 @@ use report::say;
 /// turn it into the exit code from the table in `error.rs`.
 pub fn main_entry() -> ExitCode {
     match run() {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => ExitCode::from(code),
+        Err(Error::Reported { code }) => ExitCode::from(code),
         Err(e) => {
-            say(format_args!("error: {e}"));
-            if let Some(hint) = e.hint() {
-                say(format_args!("hint: {hint}"));
-            }
+            report_error(&e);
             ExitCode::from(e.exit_code())
         }
     }
 }
 
-fn run() -> Result<(), Error> {
+/// An error as users read it: once, then at most one hint.
+fn report_error(e: &Error) {
+    say(format_args!("error: {e}"));
+    if let Some(hint) = e.hint() {
+        say(format_args!("hint: {hint}"));
+    }
+}
+
+/// The exit code of a run that ended as planned: 0, or for many files the most serious
+/// of their codes (`fleet::SEVERITY`), each already reported.
+fn run() -> Result<u8, Error> {
     match cli::parse(std::env::args_os().skip(1), &|name| std::env::var_os(name))? {
-        Command::Help(verb) => print::emit(cli::help_text(verb).as_bytes(), "-"),
-        Command::Version => print::emit(version().as_bytes(), "-"),
-        Command::Refresh(args) => refresh::run(&args),
+        Command::Help(verb) => print::emit(cli::help_text(verb).as_bytes(), "-").map(|()| 0),
+        Command::Version => print::emit(version().as_bytes(), "-").map(|()| 0),
+        Command::Refresh(args) => match &args.fleet {
+            Some(f) => fleet::run(&args, f),
+            None => refresh::run(&args).map(|_| 0),
+        },
+        Command::Exec(args) => exec::run(&args).map(|()| 0),
+        Command::Status(args) => status::run(&args).map(|()| 0),
+        Command::Revoke(args) => revoke::run(&args).map(|()| 0),
     }
 }
 

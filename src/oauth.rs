@@ -93,8 +93,39 @@ pub(crate) struct Failed {
     pub(crate) keep: Option<Vec<u8>>,
 }
 
-/// Posts the token request, retrying what `Failure::retryable` allows with exponential
-/// backoff and jitter until the retries or the deadline run out.
+/// One HTTP request as it goes on the wire, maybe more than once.
+pub(crate) struct Call<'a> {
+    pub(crate) url: &'a str,
+    /// Shown in messages about the proxy (credentials redacted).
+    pub(crate) proxy: Option<&'a str>,
+    /// A form to POST; `None` sends a GET.
+    pub(crate) form: Option<Secret>,
+    pub(crate) authorization: Option<Secret>,
+    /// How the request authenticates, for `--verbose`.
+    pub(crate) auth: &'static str,
+}
+
+impl<'a> Call<'a> {
+    /// The POST of an exchange: its form and the client's authentication.
+    pub(crate) fn exchange(x: &Exchange<'a>) -> Call<'a> {
+        Call {
+            url: x.url,
+            proxy: x.proxy,
+            form: Some(form_body(x)),
+            authorization: basic_auth(x),
+            auth: match x.credentials {
+                Credentials::Basic(_) => "client secret in Basic header",
+                Credentials::Post(_) => "client secret in body",
+                Credentials::IdOnly => "no client secret",
+            },
+        }
+    }
+}
+
+/// What one answer means to the caller: a result, or a failure that may be retried.
+pub(crate) type Classify<T> = fn(&Head<'_>, Result<Vec<u8>, BodyError>, &Redactor) -> Outcome<T>;
+
+/// Posts the token request, retrying what `Failure::retryable` allows.
 pub(crate) fn token_request(
     http: &Http,
     x: &Exchange<'_>,
@@ -102,11 +133,29 @@ pub(crate) fn token_request(
     log: &Log,
     redactor: &Redactor,
 ) -> Result<Answer, Failed> {
-    let body = form_body(x);
-    let authorization = basic_auth(x);
+    send(
+        http,
+        &Call::exchange(x),
+        policy,
+        log,
+        redactor,
+        answer::classify,
+    )
+}
+
+/// Sends `call`, retrying what `Failure::retryable` allows with exponential backoff and
+/// jitter until the retries or the deadline run out; `classify` reads each answer.
+pub(crate) fn send<T>(
+    http: &Http,
+    call: &Call<'_>,
+    policy: &Policy,
+    log: &Log,
+    redactor: &Redactor,
+    classify: Classify<T>,
+) -> Result<T, Failed> {
     let at = Where {
-        url: x.url,
-        proxy: x.proxy,
+        url: call.url,
+        proxy: call.proxy,
         timeout: policy.timeout,
     };
     let total = policy.retries + 1;
@@ -121,25 +170,14 @@ pub(crate) fn token_request(
         // A hung attempt must leave time for the next one; the last gets all that is left.
         let share = (remaining / (total - attempt + 1)).max(remaining.min(Duration::from_secs(3)));
         log.step(format_args!(
-            "attempt {attempt} of {total}: POST {} ({}, time limit {})",
-            x.url,
-            match x.credentials {
-                Credentials::Basic(_) => "client secret in Basic header",
-                Credentials::Post(_) => "client secret in body",
-                Credentials::IdOnly => "no client secret",
-            },
+            "attempt {attempt} of {total}: {} {} ({}, time limit {})",
+            if call.form.is_some() { "POST" } else { "GET" },
+            call.url,
+            call.auth,
             human(share)
         ));
         let started = Instant::now();
-        let outcome = attempt_once(
-            http,
-            x.url,
-            &body,
-            authorization.as_ref(),
-            share,
-            log,
-            redactor,
-        );
+        let outcome = attempt_once(http, call, share, log, redactor, classify);
         log.step(format_args!(
             "attempt {attempt} finished in {}",
             human(started.elapsed())
@@ -194,28 +232,45 @@ pub(crate) const NOTICEABLE: Duration = Duration::from_secs(1);
 /// A request slower than this gets a note on stderr (unless `-q`).
 const SLOW: Duration = Duration::from_secs(5);
 
-fn attempt_once(
+fn attempt_once<T>(
     http: &Http,
-    url: &str,
-    body: &Secret,
-    authorization: Option<&Secret>,
+    call: &Call<'_>,
     limit: Duration,
     log: &Log,
     redactor: &Redactor,
-) -> Outcome {
+    classify: Classify<T>,
+) -> Outcome<T> {
     http.reset();
-    let mut request = http
-        .agent
-        .post(url)
-        .config()
-        .timeout_global(Some(limit))
-        .build()
-        .header("Content-Type", "application/x-www-form-urlencoded");
-    if let Some(auth) = authorization {
-        request = request.header("Authorization", auth.expose());
-    }
-    let slow = (limit > SLOW).then(|| SlowNote::start(*log, url));
-    let sent = request.send(body.expose());
+    let url = call.url;
+    // The note needs a thread; `-q` (cron, the benchmark) shows no notes, so none starts.
+    let slow = (limit > SLOW && log.shows_waits()).then(|| SlowNote::start(*log, url));
+    let sent = match &call.form {
+        Some(body) => {
+            let mut request = http
+                .agent
+                .post(url)
+                .config()
+                .timeout_global(Some(limit))
+                .build()
+                .header("Content-Type", "application/x-www-form-urlencoded");
+            if let Some(auth) = &call.authorization {
+                request = request.header("Authorization", auth.expose());
+            }
+            request.send(body.expose())
+        }
+        None => {
+            let mut request = http
+                .agent
+                .get(url)
+                .config()
+                .timeout_global(Some(limit))
+                .build();
+            if let Some(auth) = &call.authorization {
+                request = request.header("Authorization", auth.expose());
+            }
+            request.call()
+        }
+    };
     drop(slow);
     let mut response = match sent {
         Ok(r) => r,
@@ -249,7 +304,7 @@ fn attempt_once(
         retry_after,
         html,
     };
-    answer::classify(&head, body, redactor)
+    classify(&head, body, redactor)
 }
 
 /// Says once on stderr that a request is slow, when it is; the thread ends with the

@@ -6,6 +6,7 @@ use std::io::{self, Write};
 use crate::cli::Print;
 use crate::error::Error;
 use crate::report::io_words;
+use crate::secret::Secret;
 use crate::token::{self, Doc};
 
 /// What `print` writes for `doc`; `text` is the document as saved (for `json`).
@@ -13,17 +14,8 @@ pub(crate) fn render(print: Print, doc: &Doc, text: &[u8]) -> Result<Vec<u8>, St
     if print == Print::Json {
         return Ok(text.to_vec());
     }
-    let token = token::access_token(doc).map_err(|p| format!("the token file {p}"))?;
+    let token = usable_token(doc, "printed")?;
     let token = token.expose();
-    // RFC 6749 appendix A.12: an access token is VSCHARs (0x20-0x7E). Anything else
-    // could drive a terminal or split a header, so it is not printed.
-    if !token.bytes().all(|b| (0x20..=0x7e).contains(&b)) {
-        return Err(
-            "the access token has characters outside RFC 6749's VSCHAR set (control or \
-             non-ASCII characters), so it is not printed"
-                .into(),
-        );
-    }
     let field = |name: &str| doc.get(name).and_then(|v| v.as_str());
     Ok(match print {
         Print::Json => text.to_vec(),
@@ -50,6 +42,20 @@ pub(crate) fn render(print: Print, doc: &Doc, text: &[u8]) -> Result<Vec<u8>, St
             out.into_bytes()
         }
     })
+}
+
+/// The access token, when it may be handed on: RFC 6749 appendix A.12 makes it VSCHARs
+/// (0x20-0x7E); anything else could drive a terminal or split a header, so it is not
+/// `done` ("printed", "passed on").
+pub(crate) fn usable_token(doc: &Doc, done: &str) -> Result<Secret, String> {
+    let token = token::access_token(doc).map_err(|p| format!("the token file {p}"))?;
+    if !token.expose().bytes().all(|b| (0x20..=0x7e).contains(&b)) {
+        return Err(format!(
+            "the access token has characters outside RFC 6749's VSCHAR set (control or \
+             non-ASCII characters), so it is not {done}"
+        ));
+    }
+    Ok(token)
 }
 
 /// `NAME='value'`: single quotes mean the same to sh (`eval`, `set -a; . file`) and to

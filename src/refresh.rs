@@ -1,10 +1,11 @@
 //! `sfrefresh [refresh] [OPTIONS] TOKEN_FILE`: open, read, decide, check, send, merge,
-//! save, report; every step in order on one page.
+//! save, report; every step in order on one page. `refresh_file` is that page for one
+//! file; `fleet.rs` calls it for each of many files with the agents of its thread.
 
 use std::time::{Duration, Instant};
 
 use crate::answer::Answer;
-use crate::cli::{Common, RefreshArgs, Sourced};
+use crate::cli::{Common, RefreshArgs, Sourced, TargetSpec};
 use crate::clock::{human, now_ms};
 use crate::endpoint::{self, Endpoint};
 use crate::error::Error;
@@ -16,20 +17,72 @@ use crate::report::{Log, Redactor, sanitize, say};
 use crate::signature;
 use crate::target::Target;
 use crate::token::{self, Doc, MAX_FILE};
+use crate::token_file::Sweep;
 
 /// Room kept for what an answer adds to the file, in the pre-send space check.
 const ANSWER_ROOM: u64 = 64 * 1024;
 
-pub(crate) fn run(args: &RefreshArgs) -> Result<(), Error> {
+/// Refreshes (or finds fresh) the token and returns the document as it now stands. The
+/// lock is released on return, so `exec` can hand the token on without holding it.
+pub(crate) fn run(args: &RefreshArgs) -> Result<Doc, Error> {
+    let (done, doc) = refresh_file(args, &args.target, &mut net::Agents::default(), Sweep::Scan)?;
+    args.common.log.status(format_args!("{}", done.status()));
+    Ok(doc)
+}
+
+/// How a file's refresh ended well; `status` is the line that says so.
+#[derive(Debug)]
+pub(crate) enum Done {
+    Refreshed {
+        org: String,
+        rotated: bool,
+        issued_at_ms: Option<u64>,
+    },
+    Fresh {
+        org: String,
+        age: Duration,
+        issued_at_ms: Option<u64>,
+    },
+}
+
+impl Done {
+    pub(crate) fn status(&self) -> String {
+        match self {
+            Done::Refreshed { org, rotated, .. } => format!(
+                "refreshed token for {org} ({})",
+                if *rotated {
+                    "refresh token rotated"
+                } else {
+                    "refresh token kept"
+                }
+            ),
+            Done::Fresh { org, age, .. } => format!(
+                "token for {org} is fresh (issued {} ago), not refreshed",
+                human(*age)
+            ),
+        }
+    }
+}
+
+/// One file, every step: the whole single-file run without its status line. `agents`
+/// are this thread's (kept-alive connections across files), `sweep` says how leftover
+/// temp files are found.
+pub(crate) fn refresh_file(
+    args: &RefreshArgs,
+    spec: &TargetSpec,
+    agents: &mut net::Agents,
+    sweep: Sweep<'_>,
+) -> Result<(Done, Doc), Error> {
     let c = &args.common;
     let log = c.log;
     let deadline = Instant::now() + c.timeout;
-    let target = Target::open(&args.target, deadline, c.timeout, &log)?;
+    let target = Target::open_with(spec, deadline, c.timeout, &log, sweep)?;
     let input = target.read()?;
     let parsed = token::parse_token(&input).map_err(|p| target.error(p))?;
     let mut doc = parsed.doc;
     if let Some(age) = fresh(args, &doc, &log) {
-        return finish_skip(args, &target, &doc, &input, age);
+        let done = finish_skip(args, &target, &doc, &input, age)?;
+        return Ok((done, doc));
     }
     let client_id = client_id(c, &doc)?;
     let endpoint = endpoint::choose(&c.endpoints, &doc)?;
@@ -55,7 +108,7 @@ pub(crate) fn run(args: &RefreshArgs) -> Result<(), Error> {
     let mut redactor = Redactor::default();
     redactor.add(&parsed.refresh_token);
     secrets_of(c, &doc, &route, &mut redactor);
-    let http = net::agent(c.roots.clone(), &route);
+    let http = agents.get(&c.roots, &route);
     let fields = [
         ("grant_type", "refresh_token"),
         ("refresh_token", parsed.refresh_token.expose()),
@@ -72,7 +125,7 @@ pub(crate) fn run(args: &RefreshArgs) -> Result<(), Error> {
         timeout: c.timeout,
         retries: c.retries,
     };
-    let answer = oauth::token_request(&http, &exchange, &policy, &log, &redactor).map_err(|f| {
+    let answer = oauth::token_request(http, &exchange, &policy, &log, &redactor).map_err(|f| {
         match f.keep {
             Some(raw) => rescued(&target, &raw, *f.error),
             None => *f.error,
@@ -100,16 +153,12 @@ pub(crate) fn run(args: &RefreshArgs) -> Result<(), Error> {
         })?;
         print::emit(&bytes, f.shown())?;
     }
-    log.status(format_args!(
-        "refreshed token for {} ({})",
-        org(&doc, &endpoint.url),
-        if merged.rotated {
-            "refresh token rotated"
-        } else {
-            "refresh token kept"
-        }
-    ));
-    Ok(())
+    let done = Done::Refreshed {
+        org: org(&doc, &endpoint.url),
+        rotated: merged.rotated,
+        issued_at_ms: token::issued_at_ms(&doc),
+    };
+    Ok((done, doc))
 }
 
 /// The token is fresh enough to keep: `--if-older-than` is set, the token was issued
@@ -119,28 +168,35 @@ fn fresh(args: &RefreshArgs, doc: &Doc, log: &Log) -> Option<Duration> {
         log.step(format_args!("refreshing: no --if-older-than given"));
         return None;
     };
-    let Some(age) = token::age(doc, now_ms()) else {
-        log.step(format_args!(
-            "refreshing: the token file has no usable issued_at to compare with --if-older-than {}",
+    match due(doc, limit, now_ms()) {
+        Ok(age) => Some(age),
+        Err(why) => {
+            log.step(format_args!("refreshing: {why}"));
+            None
+        }
+    }
+}
+
+/// With `--if-older-than limit`: the token's age when it is fresh enough to keep, or
+/// why a refresh is due. `status` asks the same question.
+pub(crate) fn due(doc: &Doc, limit: Duration, now_ms: u64) -> Result<Duration, String> {
+    let Some(age) = token::age(doc, now_ms) else {
+        return Err(format!(
+            "the token file has no usable issued_at to compare with --if-older-than {}",
             human(limit)
         ));
-        return None;
     };
     if token::access_token(doc).is_err() {
-        log.step(format_args!(
-            "refreshing: the token file has no access_token"
-        ));
-        return None;
+        return Err("the token file has no access_token".into());
     }
     if age >= limit {
-        log.step(format_args!(
-            "refreshing: issued {} ago, not younger than --if-older-than {}",
+        return Err(format!(
+            "issued {} ago, not younger than --if-older-than {}",
             human(age),
             human(limit)
         ));
-        return None;
     }
-    Some(age)
+    Ok(age)
 }
 
 fn finish_skip(
@@ -149,9 +205,9 @@ fn finish_skip(
     doc: &Doc,
     input: &[u8],
     age: Duration,
-) -> Result<(), Error> {
+) -> Result<Done, Error> {
     match (args.print, target) {
-        (_, Target::Stdio) => target.save(input, &args.common.log)?,
+        (_, Target::Stdio { .. }) => target.save(input, &args.common.log)?,
         (Some(form), Target::File(f)) => {
             let bytes = print::render(form, doc, input).map_err(|problem| Error::Output {
                 problem: format!("{problem} (the token file {} is unchanged)", f.shown()),
@@ -160,16 +216,15 @@ fn finish_skip(
         }
         (None, Target::File(_)) => {}
     }
-    args.common.log.status(format_args!(
-        "token for {} is fresh (issued {} ago), not refreshed",
-        org(doc, "the token file"),
-        human(age)
-    ));
-    Ok(())
+    Ok(Done::Fresh {
+        org: org(doc, "the token file"),
+        age,
+        issued_at_ms: token::issued_at_ms(doc),
+    })
 }
 
 /// The client id: the flag or env var, else the one the token file records.
-fn client_id(c: &Common, doc: &Doc) -> Result<Sourced<String>, Error> {
+pub(crate) fn client_id(c: &Common, doc: &Doc) -> Result<Sourced<String>, Error> {
     if let Some(id) = &c.client_id {
         return Ok(id.clone());
     }
@@ -184,7 +239,7 @@ fn client_id(c: &Common, doc: &Doc) -> Result<Sourced<String>, Error> {
     }
 }
 
-fn log_route(log: &Log, route: &Route) {
+pub(crate) fn log_route(log: &Log, route: &Route) {
     match route {
         Route::Direct(why) => log.step(format_args!("connecting directly: {why}")),
         Route::Proxy(p) => log.step(format_args!(
@@ -195,7 +250,7 @@ fn log_route(log: &Log, route: &Route) {
     }
 }
 
-fn proxy_shown(route: &Route) -> Option<&str> {
+pub(crate) fn proxy_shown(route: &Route) -> Option<&str> {
     match route {
         Route::Proxy(p) => Some(p.shown()),
         Route::Direct(_) => None,
@@ -203,7 +258,7 @@ fn proxy_shown(route: &Route) -> Option<&str> {
 }
 
 /// Every secret this run knows, so that none is shown in server text.
-fn secrets_of(c: &Common, doc: &Doc, route: &Route, redactor: &mut Redactor) {
+pub(crate) fn secrets_of(c: &Common, doc: &Doc, route: &Route, redactor: &mut Redactor) {
     if let Some(s) = c.credentials.secret() {
         redactor.add(s);
     }
@@ -297,7 +352,7 @@ fn rescued(target: &Target, raw: &[u8], e: Error) -> Error {
 }
 
 /// The org for the status line: the file's `instance_url`, else `fallback`.
-fn org(doc: &Doc, fallback: &str) -> String {
+pub(crate) fn org(doc: &Doc, fallback: &str) -> String {
     match doc.get("instance_url").and_then(|v| v.as_str()) {
         Some(u) => sanitize(u),
         None => fallback.to_string(),

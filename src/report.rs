@@ -37,6 +37,10 @@ impl Log {
         Log { level }
     }
 
+    pub(crate) fn level(&self) -> Level {
+        self.level
+    }
+
     /// A `--verbose` step.
     pub(crate) fn step(&self, args: fmt::Arguments<'_>) {
         if self.level == Level::Verbose {
@@ -50,6 +54,11 @@ impl Log {
         if self.level != Level::Quiet {
             say(args);
         }
+    }
+
+    /// Whether `wait` lines are shown, so work done only for them can be skipped.
+    pub(crate) fn shows_waits(&self) -> bool {
+        self.level != Level::Quiet
     }
 
     /// The one status line of a successful run.

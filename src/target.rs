@@ -10,26 +10,32 @@ use crate::error::Error;
 use crate::report::{Log, io_words};
 use crate::rescue;
 use crate::token::MAX_FILE;
-use crate::token_file::{self, LockedFile};
+use crate::token_file::{self, LockedFile, Sweep};
 
 pub(crate) enum Target {
-    /// `-`: the token from stdin, the refreshed document to stdout.
-    Stdio,
+    /// `-`: the token from stdin (read until `deadline`), the refreshed document to stdout.
+    Stdio {
+        deadline: Instant,
+        timeout: Duration,
+    },
     File(LockedFile),
 }
 
 impl Target {
     /// Locks the file (waiting for another run until `deadline`), or takes stdin.
-    pub(crate) fn open(
+    /// `sweep` says how leftover temp files are found: `Sweep::Scan` for one file, once
+    /// per directory when a run has many files.
+    pub(crate) fn open_with(
         spec: &TargetSpec,
         deadline: Instant,
         timeout: Duration,
         log: &Log,
+        sweep: Sweep<'_>,
     ) -> Result<Target, Error> {
         match spec {
-            TargetSpec::Stdio => Ok(Target::Stdio),
+            TargetSpec::Stdio => Ok(Target::Stdio { deadline, timeout }),
             TargetSpec::Path(path) => {
-                let locked = token_file::lock(path, deadline, timeout, log)?;
+                let locked = token_file::lock_with(path, deadline, timeout, log, sweep)?;
                 log.step(format_args!("locked {}", locked.shown()));
                 Ok(Target::File(locked))
             }
@@ -39,7 +45,7 @@ impl Target {
     /// The name in messages.
     pub(crate) fn shown(&self) -> &str {
         match self {
-            Target::Stdio => "- (stdin)",
+            Target::Stdio { .. } => "- (stdin)",
             Target::File(f) => f.shown(),
         }
     }
@@ -51,12 +57,14 @@ impl Target {
     pub(crate) fn read(&self) -> Result<Vec<u8>, Error> {
         match self {
             Target::File(f) => f.read(),
-            Target::Stdio => {
-                let mut input = Vec::new();
-                io::stdin()
-                    .take(MAX_FILE + 1)
-                    .read_to_end(&mut input)
-                    .map_err(|e| self.error(format!("cannot be read: {}", io_words(&e))))?;
+            Target::Stdio { deadline, timeout } => {
+                let input = read_stdin(*deadline).map_err(|e| match e {
+                    StdinError::Late => self.error(format!(
+                        "no complete token arrived within the {} --timeout",
+                        crate::clock::human(*timeout)
+                    )),
+                    StdinError::Io(e) => self.error(format!("cannot be read: {}", io_words(&e))),
+                })?;
                 if input.len() as u64 > MAX_FILE {
                     return Err(self.error("is larger than 1 MiB, so it is not a token"));
                 }
@@ -70,7 +78,7 @@ impl Target {
     pub(crate) fn check_writable(&self, size: u64) -> Result<(), Error> {
         match self {
             Target::File(f) => f.check_writable(size),
-            Target::Stdio => Ok(()),
+            Target::Stdio { .. } => Ok(()),
         }
     }
 
@@ -83,7 +91,7 @@ impl Target {
                 log.step(format_args!("saved {}", f.shown()));
                 Ok(())
             }
-            Target::Stdio => {
+            Target::Stdio { .. } => {
                 let mut out = io::stdout().lock();
                 out.write_all(text).and_then(|()| out.flush()).map_err(|e| {
                     Error::token_file(
@@ -109,7 +117,52 @@ impl Target {
                     }),
                 )
             }
-            Target::Stdio => rescue::write(raw, None),
+            Target::Stdio { .. } => rescue::write(raw, None),
+        }
+    }
+}
+
+enum StdinError {
+    Late,
+    Io(io::Error),
+}
+
+/// Reads stdin to its end, at most `MAX_FILE + 1` bytes, but not past `deadline`: a
+/// pipe whose writer never closes must not hang a cron job forever.
+fn read_stdin(deadline: Instant) -> Result<Vec<u8>, StdinError> {
+    let mut input = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let mut stdin = io::stdin().lock();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
+        let mut fd = libc::pollfd {
+            fd: 0,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd we own, for the process's stdin.
+        let ready = unsafe { libc::poll(&mut fd, 1, ms) };
+        if ready == 0 {
+            return Err(StdinError::Late);
+        }
+        if ready < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(StdinError::Io(e));
+        }
+        match stdin.read(&mut chunk) {
+            Ok(0) => return Ok(input),
+            Ok(n) => {
+                input.extend_from_slice(chunk.get(..n).unwrap_or_default());
+                if input.len() as u64 > MAX_FILE {
+                    return Ok(input);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(StdinError::Io(e)),
         }
     }
 }

@@ -31,6 +31,13 @@ pub(crate) fn parse_token(bytes: &[u8]) -> Result<Token, String> {
 /// Parses a token document; the error is the problem, to be shown after the file's name.
 /// The text of the file is never echoed: it holds secrets.
 pub(crate) fn parse(bytes: &[u8]) -> Result<Doc, String> {
+    let doc = parse_object(bytes)?;
+    refresh_token(&doc)?;
+    Ok(doc)
+}
+
+/// Parses any JSON object, with or without tokens (`status` describes what is there).
+pub(crate) fn parse_object(bytes: &[u8]) -> Result<Doc, String> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err("is empty".into());
@@ -40,7 +47,6 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Doc, String> {
     let Value::Object(doc) = value else {
         return Err(format!("holds a JSON {}, not an object", kind(&value)));
     };
-    refresh_token(&doc)?;
     Ok(doc)
 }
 
@@ -189,40 +195,67 @@ fn write_with<F: serde_json::ser::Formatter>(doc: &Doc, sources: &[&[u8]], inner
 }
 
 /// Number tokens with an exponent in `sources`, keyed by the form serde_json writes
-/// (`e`, always signed), in document order.
+/// (`e`, always signed), in document order. One pass over each text: strings are
+/// skipped eight bytes at a time, and only numbers with an exponent are kept.
 fn upper_exponents(sources: &[&[u8]]) -> HashMap<String, VecDeque<String>> {
     let mut found: HashMap<String, VecDeque<String>> = HashMap::new();
     for text in sources {
         let mut i = 0;
-        while i < text.len() {
-            match text[i] {
-                b'"' => {
-                    i += 1;
-                    while i < text.len() && text[i] != b'"' {
-                        i += if text[i] == b'\\' { 2 } else { 1 };
+        while let Some(&b) = text.get(i) {
+            if b == b'"' {
+                i = string_end(text, i + 1);
+            } else if b == b'-' || b.is_ascii_digit() {
+                let start = i;
+                let mut exponent = false;
+                while let Some(&c) = text.get(i) {
+                    match c {
+                        b'0'..=b'9' | b'-' | b'+' | b'.' => {}
+                        b'e' | b'E' => exponent = true,
+                        _ => break,
                     }
                     i += 1;
                 }
-                b'-' | b'0'..=b'9' => {
-                    let start = i;
-                    while i < text.len()
-                        && matches!(text[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
-                    {
-                        i += 1;
-                    }
-                    let token = String::from_utf8_lossy(&text[start..i]);
-                    if token.contains(['e', 'E']) {
-                        found
-                            .entry(serde_spelling(&token))
-                            .or_default()
-                            .push_back(token.into_owned());
-                    }
+                if exponent
+                    && let Some(token) =
+                        text.get(start..i).and_then(|t| std::str::from_utf8(t).ok())
+                {
+                    found
+                        .entry(serde_spelling(token))
+                        .or_default()
+                        .push_back(token.to_string());
                 }
-                _ => i += 1,
+            } else {
+                i += 1;
             }
         }
     }
     found
+}
+
+/// Just past the closing quote of the string whose contents start at `i` (the end of
+/// `text` if it has none), skipping escapes.
+fn string_end(text: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = ONES << 7;
+    let zero_byte = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    loop {
+        // Eight bytes at a time while none is a quote or a backslash.
+        while let Some(word) = text.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()) {
+            let w = u64::from_le_bytes(word);
+            if zero_byte(w ^ (ONES * u64::from(b'"'))) | zero_byte(w ^ (ONES * u64::from(b'\\')))
+                != 0
+            {
+                break;
+            }
+            i += 8;
+        }
+        match text.get(i) {
+            None => return text.len(),
+            Some(b'"') => return i + 1,
+            Some(b'\\') => i += 2,
+            Some(_) => i += 1,
+        }
+    }
 }
 
 /// How serde_json spells a number it parsed: `1E3` becomes `1e+3`.
@@ -242,6 +275,10 @@ struct ExactNumbers<F> {
 
 impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for ExactNumbers<F> {
     fn write_number_str<W: ?Sized + Write>(&mut self, w: &mut W, value: &str) -> io::Result<()> {
+        // Only a number with an exponent can need another spelling: no hashing for the rest.
+        if self.exponents.is_empty() || !value.contains('e') {
+            return w.write_all(value.as_bytes());
+        }
         match self.exponents.get_mut(value).and_then(VecDeque::pop_front) {
             Some(original) => w.write_all(original.as_bytes()),
             None => w.write_all(value.as_bytes()),
@@ -395,6 +432,23 @@ mod tests {
             compact,
             r#"{"refresh_token":"r","a":1E+2,"b":1e+2,"c":[2.5E-3,"1E9inastring\"3E3"],"d":1E+2,"access_token":"x","e":6.02E23,"issued_at":"1"}"#
         );
+    }
+
+    #[test]
+    fn strings_are_skipped_whole_at_any_offset() {
+        // An escaped quote or backslash at every position of an eight-byte word, and
+        // exponent-looking text inside strings, which must not count.
+        for pad in 0..17 {
+            let filler = "a".repeat(pad);
+            let text =
+                format!(r#"{{"s":"{filler}\"1E5\\","t":"{filler}\\","n":[2E+3,"3E3",-1.5e-7]}}"#);
+            let found = upper_exponents(&[text.as_bytes()]);
+            let mut keys: Vec<_> = found.keys().cloned().collect();
+            keys.sort();
+            assert_eq!(keys, ["-1.5e-7", "2e+3"], "{text}");
+            assert_eq!(string_end(b"ab\\\"c\"d", 0), 6);
+            assert_eq!(string_end(b"unterminated\\", 0), 13);
+        }
     }
 
     #[test]

@@ -33,16 +33,83 @@ pub(crate) fn io_problem(what: &str, e: &io::Error) -> String {
     }
 }
 
+/// How a run finds the temp files a killed run left beside a token file.
+#[derive(Clone, Copy)]
+pub(crate) enum Sweep<'a> {
+    /// Read the directory now (one file per run).
+    Scan,
+    /// From one read of each directory for the whole run: a run over a thousand files in
+    /// one directory must not read it a thousand times.
+    Known(&'a Leftovers),
+}
+
+/// The temp files (`.NAME.sfrefresh-….tmp`) found by one read of each directory, kept
+/// until the lock of their token file is held. Only a lock holder writes temps, so one
+/// found before is either gone by then (renamed into place) or a leftover. Temps a crash
+/// leaves after the read are the next run's to remove.
+#[derive(Debug, Default)]
+pub(crate) struct Leftovers(std::sync::Mutex<Vec<(PathBuf, Vec<OsString>)>>);
+
+impl Leftovers {
+    /// The leftovers in `dir` whose names start with `prefix`, taken out of the list;
+    /// the directory is read the first time it is asked about.
+    fn take(&self, dir: &Path, prefix: &str) -> Vec<PathBuf> {
+        let Ok(mut dirs) = self.0.lock() else {
+            return Vec::new();
+        };
+        let at = match dirs.iter().position(|(d, _)| d == dir) {
+            Some(at) => at,
+            None => {
+                let names = temp_names(dir, "");
+                dirs.push((dir.to_path_buf(), names));
+                dirs.len() - 1
+            }
+        };
+        let Some((_, names)) = dirs.get_mut(at) else {
+            return Vec::new();
+        };
+        let mut taken = Vec::new();
+        names.retain(|n| {
+            let ours = n.to_string_lossy().starts_with(prefix);
+            if ours {
+                taken.push(dir.join(n));
+            }
+            !ours
+        });
+        taken
+    }
+}
+
+/// The names in `dir` of sfrefresh temp files whose names start with `prefix`.
+fn temp_names(dir: &Path, prefix: &str) -> Vec<OsString> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|name| {
+            let name = name.to_string_lossy();
+            name.starts_with(prefix)
+                && name.starts_with('.')
+                && name.contains(".sfrefresh-")
+                && name.ends_with(".tmp")
+        })
+        .collect()
+}
+
 /// Opens and locks `path`, waiting for other sfrefresh runs until `deadline`.
 ///
 /// `rename` gives the path a new inode, so a lock taken on the old inode while another
 /// run was saving protects nothing: after locking, the path must still name the file we
 /// locked, otherwise we start again on the new one. This needs no lock file (no litter).
-pub(crate) fn lock(
+/// Leftover temps of the file are removed once it is locked, found as `sweep` says.
+pub(crate) fn lock_with(
     path: &Path,
     deadline: Instant,
     timeout: Duration,
     log: &Log,
+    sweep: Sweep<'_>,
 ) -> Result<LockedFile, Error> {
     let shown = path.display().to_string();
     let fail = |problem: String| Error::token_file(&shown, problem);
@@ -79,7 +146,7 @@ pub(crate) fn lock(
         match fs::metadata(&real) {
             Ok(now) if now.dev() == meta.dev() && now.ino() == meta.ino() => {
                 let locked = LockedFile { file, real, shown };
-                locked.remove_stale_temps();
+                locked.remove_stale_temps(sweep);
                 return Ok(locked);
             }
             // Replaced by the run we waited for: lock the new file instead.
@@ -89,6 +156,25 @@ pub(crate) fn lock(
             Err(e) => return Err(fail(io_problem("read it", &e))),
         }
     }
+}
+
+/// Reads a token file without locking it: sfrefresh only ever replaces one by `rename`,
+/// so a plain read sees the old file or the new one, whole, and never waits for a run
+/// that holds the lock (`status`).
+pub(crate) fn read_unlocked(path: &Path) -> Result<Vec<u8>, Error> {
+    let fail = |problem: String| Error::token_file(&path.display().to_string(), problem);
+    let real = fs::canonicalize(path).map_err(|e| fail(io_problem("resolve it", &e)))?;
+    let (file, _) = open_regular(&real).map_err(fail)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(io_problem("read it", &e)))?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(fail(
+            "is larger than 1 MiB, so it is not a token file".into(),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Opens a regular file for reading without ever blocking: `stat` first (opening a
@@ -164,17 +250,17 @@ impl LockedFile {
 
     /// A run killed with SIGKILL while writing can leave its temp file; only the lock
     /// holder writes temps, so any found now are such leftovers.
-    fn remove_stale_temps(&self) {
+    fn remove_stale_temps(&self, sweep: Sweep<'_>) {
         let prefix = self.temp_prefix();
-        let Ok(entries) = fs::read_dir(self.dir()) else {
-            return;
+        let stale = match sweep {
+            Sweep::Scan => temp_names(self.dir(), &prefix)
+                .into_iter()
+                .map(|n| self.dir().join(n))
+                .collect(),
+            Sweep::Known(leftovers) => leftovers.take(self.dir(), &prefix),
         };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with(&prefix) && name.ends_with(".tmp") {
-                let _ = fs::remove_file(entry.path());
-            }
+        for path in stale {
+            let _ = fs::remove_file(path);
         }
     }
 
@@ -257,6 +343,23 @@ impl LockedFile {
         temp.disarm();
         // Makes the rename itself durable; some filesystems refuse fsync on a directory,
         // and by now the new file is in place, so that is only worth a verbose note.
+        if let Err(e) = File::open(self.dir()).and_then(|d| d.sync_all()) {
+            log.step(format_args!(
+                "could not fsync the directory of {}: {}",
+                self.shown,
+                io_words(&e)
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl LockedFile {
+    /// Removes the file while still holding its lock, then makes the removal durable. A
+    /// run waiting for the lock then finds the path gone and stops ("does not exist").
+    /// A symlinked TOKEN_FILE loses the file it points to; the dangling link stays.
+    pub(crate) fn remove(&self, log: &Log) -> Result<(), Error> {
+        fs::remove_file(&self.real).map_err(|e| self.error(io_problem("remove it", &e)))?;
         if let Err(e) = File::open(self.dir()).and_then(|d| d.sync_all()) {
             log.step(format_args!(
                 "could not fsync the directory of {}: {}",

@@ -8,9 +8,19 @@ fn help() -> String {
     run(sfrefresh().arg("--help")).stdout
 }
 
-/// Every `--long` option the help lists.
+/// The verbs' own help texts (`sfrefresh VERB --help`).
+const VERBS: [&str; 3] = ["exec", "status", "revoke"];
+
+fn verb_help(verb: &str) -> String {
+    let out = run(sfrefresh().args([verb, "--help"]));
+    assert_eq!(out.code, 0, "{verb} --help");
+    out.stdout
+}
+
+/// Every `--long` option the help texts list, the verbs' included.
 fn options() -> Vec<String> {
-    let mut found: Vec<String> = help()
+    let all = VERBS.iter().fold(help(), |text, v| text + &verb_help(v));
+    let mut found: Vec<String> = all
         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
         .filter(|w| w.starts_with("--") && w.len() > 2)
         .map(String::from)
@@ -68,6 +78,7 @@ fn env_vars_and_exit_codes_are_documented_everywhere() {
         "SSL_CERT_FILE",
         "HTTPS_PROXY",
         "NO_PROXY",
+        "SF_REVOKE_URL",
     ] {
         for (name, text) in [
             ("--help", &help),
@@ -90,5 +101,168 @@ fn env_vars_and_exit_codes_are_documented_everywhere() {
             help.contains(&format!("    {code}  ")),
             "exit code {code} missing from --help"
         );
+    }
+    // exec's own: COMMAND not runnable, not found.
+    let exec = verb_help("exec");
+    for code in [126, 127] {
+        assert!(readme.contains(&format!("| {code} |")), "{code}: README.md");
+        assert!(man.contains(&format!(".B {code}\n")), "{code}: sfrefresh.1");
+        for (name, text) in [("--help", &help), ("exec --help", &exec)] {
+            assert!(text.contains(&format!("    {code}  ")), "{code}: {name}");
+        }
+    }
+}
+
+#[test]
+fn each_verb_has_its_help_within_80_columns_ending_with_examples() {
+    for verb in VERBS {
+        let text = verb_help(verb);
+        assert_eq!(text, run(sfrefresh().args(["help", verb])).stdout);
+        assert!(
+            text.starts_with(&format!("sfrefresh {verb} - ")),
+            "{verb}: {text}"
+        );
+        for line in text.lines() {
+            assert!(line.chars().count() <= 80, "{verb}: {line:?}");
+        }
+        let examples = text.rfind("\nEXAMPLES:\n").expect("an EXAMPLES section");
+        assert!(
+            text[examples..]
+                .lines()
+                .skip(2)
+                .all(|l| l.starts_with("    ")),
+            "{verb}: EXAMPLES must come last"
+        );
+    }
+}
+
+#[test]
+fn exec_variables_are_documented_everywhere() {
+    let man = read("sfrefresh.1").replace("\\-", "-");
+    let readme = read("README.md");
+    let exec = verb_help("exec");
+    for var in ["SF_ACCESS_TOKEN", "SF_INSTANCE_URL", "SF_API_INSTANCE_URL"] {
+        for (name, text) in [
+            ("exec --help", &exec),
+            ("sfrefresh.1", &man),
+            ("README.md", &readme),
+        ] {
+            assert!(text.contains(var), "{var} missing from {name}");
+        }
+    }
+}
+
+const COMPLETIONS: [&str; 3] = [
+    "completions/sfrefresh.bash",
+    "completions/_sfrefresh",
+    "completions/sfrefresh.fish",
+];
+
+/// The `--long` options a completion file offers: `--name` words in bash and zsh,
+/// `-l name` in fish; comment lines do not count.
+fn completed_options(file: &str) -> Vec<String> {
+    let text = read(file);
+    let code = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let words = code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'));
+    let mut found: Vec<String> = if file.ends_with(".fish") {
+        let words: Vec<&str> = words.filter(|w| !w.is_empty()).collect();
+        words
+            .windows(2)
+            .filter(|w| w[0] == "-l")
+            .map(|w| format!("--{}", w[1]))
+            .collect()
+    } else {
+        words
+            .filter(|w| w.starts_with("--") && w.len() > 2)
+            .map(String::from)
+            .collect()
+    };
+    found.sort();
+    found.dedup();
+    found
+}
+
+#[test]
+fn completions_offer_exactly_the_options_of_help() {
+    let opts = options();
+    for file in COMPLETIONS {
+        let offered = completed_options(file);
+        for opt in &opts {
+            assert!(
+                offered.contains(opt),
+                "{opt} is in --help but not in {file}: add it there (see the comment at its top)"
+            );
+        }
+        for opt in &offered {
+            assert!(
+                opts.contains(opt),
+                "{file} offers {opt}, which --help does not list"
+            );
+        }
+    }
+}
+
+/// Runs `shell args…` in the source tree; None (and a loud note) when the shell is
+/// not installed here (CI installs bash, zsh and fish).
+fn shell(shell: &str, args: &[&str]) -> Option<std::process::Output> {
+    match std::process::Command::new(shell)
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+    {
+        Ok(out) => Some(out),
+        Err(e) => {
+            eprintln!("SKIPPED: {shell} is not installed ({e}): its completion file is unchecked");
+            None
+        }
+    }
+}
+
+#[test]
+fn completion_files_are_valid_and_complete_options_and_values() {
+    for (sh, file) in [
+        ("bash", COMPLETIONS[0]),
+        ("zsh", COMPLETIONS[1]),
+        ("fish", COMPLETIONS[2]),
+    ] {
+        if let Some(out) = shell(sh, &["-n", file]) {
+            assert!(
+                out.status.success(),
+                "{sh} -n {file}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+    let bash = |words: &str| {
+        let script = format!(
+            "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+             _sfrefresh; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+            COMPLETIONS[0]
+        );
+        shell("bash", &["-c", &script]).map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    if let Some(got) = bash("sfrefresh --client-a") {
+        assert_eq!(got, "--client-auth\n");
+    }
+    if let Some(got) = bash("sfrefresh --print ''") {
+        assert_eq!(got, "token\njson\nheader\nenv\ncurl\n");
+    }
+    if let Some(got) = bash("sfrefresh --if-older-than ''") {
+        assert_eq!(got, "\n", "a value only the user knows: nothing offered");
+    }
+    let fish = |line: &str| {
+        let script = format!("source {}; complete -C '{line}'", COMPLETIONS[2]);
+        shell("fish", &["--no-config", "-c", &script])
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    if let Some(got) = fish("sfrefresh --client-a") {
+        assert!(got.starts_with("--client-auth\t"), "{got}");
+    }
+    if let Some(got) = fish("sfrefresh --print ") {
+        assert!(got.contains("token") && got.contains("json"), "{got}");
     }
 }

@@ -8,6 +8,10 @@ localhost) and rotates refresh tokens. Checked: exit codes, the refreshed file, 
 the server received, no litter, and that the built-in roots (no --cacert) reject the
 test CA cleanly inside the empty root too.
 
+For a binary of another architecture, SFREFRESH_TEST_RUNNER names a static qemu-user
+emulator (qemu-aarch64-static): it is copied into the root as /qemu, itself static,
+and runs /sfrefresh there (no binfmt setup needed).
+
 Usage: empty_root.py [SFREFRESH [FAKE_SALESFORCE]]
 """
 import json
@@ -42,13 +46,22 @@ def main():
             json.dump(token, f)
         os.chmod(os.path.join(root, "tok.json"), 0o600)
         listing = ["ca.pem", "sfrefresh", "tok.json"]
-        c.check("the root holds only the binary, the CA and the token file",
+        start = ["/sfrefresh"]
+        runner = os.environ.get("SFREFRESH_TEST_RUNNER", "").split()
+        if runner:
+            emulator = shutil.which(runner[0])
+            if emulator is None:
+                sys.exit(f"empty-root: the emulator {runner[0]} is not installed")
+            shutil.copy(emulator, os.path.join(root, "qemu"))
+            listing = sorted(listing + ["qemu"])
+            start = ["/qemu", *runner[1:], "/sfrefresh"]
+        c.check("the root holds only the binary (and its emulator), the CA and the token file",
                 sorted(os.listdir(root)) == listing, os.listdir(root))
 
         env = {"SF_CLIENT_ID": "3MVG9.root"}  # nothing else: no PATH, no HOME, no SSL_CERT_FILE
 
         def sfrefresh(*args):
-            return subprocess.run([*chroot_prefix(root), "/sfrefresh", *args], env=env,
+            return subprocess.run([*chroot_prefix(root), *start, *args], env=env,
                                   capture_output=True, text=True, timeout=60)
 
         out = sfrefresh("--token-url", server.url, "--cacert", "/ca.pem", "/tok.json")

@@ -67,12 +67,16 @@ fn bad_flags_and_values() {
         ),
         (&["--client-id", "x", "--timeout", "soon"], "'--timeout'"),
         (&["--client-id", "x", "--retries", "many"], "'--retries'"),
+        (&["--client-id", "x", "--jobs", "0"], "'--jobs'"),
+        (
+            &["--client-id", "x", "--log-format", "xml"],
+            "'--log-format'",
+        ),
         (&["--client-id", "x", "--print", "secret"], "'--print'"),
         (
             &["--client-id", "x", "--if-older-than", "yesterday"],
             "'--if-older-than'",
         ),
-        (&["--client-id", "x", "extra.json"], "unexpected argument"),
         (
             &["--client-id", "x", "--client-auth", "basic"],
             "needs a client secret",
@@ -189,16 +193,15 @@ fn token_file_problems_name_the_file_and_field() {
 }
 
 #[test]
-fn a_directory_is_not_a_token_file() {
+fn a_directory_stands_for_its_json_files() {
+    // (Before many files per run, a directory was exit 3 "not a regular file".)
     let server = Server::scripted(vec![]);
     let dir = TempDir::new();
+    dir.write("notes.txt", "not a token");
     let out = run(&mut refresh_cmd(&server, &dir.0, &[]));
-    assert_eq!(out.code, 3);
-    assert!(
-        out.stderr.ends_with("is not a regular file\n"),
-        "{}",
-        out.stderr
-    );
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.contains("no token files"), "{}", out.stderr);
+    assert_eq!(server.connections(), 0);
 }
 
 // ---- endpoint trouble: exit 4 ----

@@ -797,7 +797,10 @@ const SPECIAL_SPELLINGS: &[&str] = &[
 ];
 
 #[test]
-fn a_percent_encoded_proxy_password_with_hash_slash_and_question_mark_works_and_never_shows() {
+fn a_proxy_password_with_hash_slash_and_question_mark_works_and_never_shows() {
+    // Percent-encoded as RFC 3986 wants, or raw as people type it: sfrefresh takes the
+    // credentials up to the last `@` (a host name holds none), so both reach squid as
+    // the same password, and no spelling of it is ever printed.
     let Some(dot) = dot() else {
         return;
     };
@@ -808,73 +811,40 @@ fn a_percent_encoded_proxy_password_with_hash_slash_and_question_mark_works_and_
     let url = dot.tls("token_url");
     let dir = TempDir::new();
     let file = client.write_file(&dir);
-    let proxy = squid.url_with(&format!("ops:{SPECIAL_PW_ENCODED}"));
-    for env in [None, Some("HTTPS_PROXY")] {
-        let mut cmd = match env {
-            None => client.cmd(&url, &file, &["-v", "--proxy", &proxy]),
-            Some(var) => {
-                let mut cmd = client.cmd(&url, &file, &["-v"]);
-                cmd.env(var, &proxy);
-                cmd
-            }
-        };
-        let out = run(&mut cmd);
-        assert_eq!(out.code, 0, "{}", out.stderr);
-        assert!(
-            out.stderr.contains(&format!(
-                "connecting through proxy {} (from {})",
-                squid.shown(),
-                env.unwrap_or("--proxy")
-            )),
-            "{}",
-            out.stderr
-        );
-        assert!(
-            contains_none(&out.stderr, SPECIAL_SPELLINGS),
-            "{}",
-            out.stderr
-        );
+    let mut runs = 0;
+    for password in [SPECIAL_PW_ENCODED, SPECIAL_PW] {
+        let proxy = squid.url_with(&format!("ops:{password}"));
+        for env in [None, Some("HTTPS_PROXY")] {
+            let mut cmd = match env {
+                None => client.cmd(&url, &file, &["-v", "--proxy", &proxy]),
+                Some(var) => {
+                    let mut cmd = client.cmd(&url, &file, &["-v"]);
+                    cmd.env(var, &proxy);
+                    cmd
+                }
+            };
+            let out = run(&mut cmd);
+            runs += 1;
+            assert_eq!(out.code, 0, "{password}: {}", out.stderr);
+            assert!(
+                out.stderr.contains(&format!(
+                    "connecting through proxy {} (from {})",
+                    squid.shown(),
+                    env.unwrap_or("--proxy")
+                )),
+                "{}",
+                out.stderr
+            );
+            assert!(
+                contains_none(&out.stderr, SPECIAL_SPELLINGS),
+                "the password shows: {}",
+                out.stderr
+            );
+        }
     }
-    // squid authenticated ops with the decoded password both times.
+    // squid authenticated ops with the decoded password every time.
     let ok = squid.entry("TCP_TUNNEL/200", &authority(&url));
-    assert_eq!(squid.log(2), [ok.clone(), ok]);
-}
-
-#[test]
-fn a_raw_proxy_password_with_hash_slash_and_question_mark_is_read_whole_and_never_shows() {
-    // Unencoded, `#`, `/` and `?` would end the authority by RFC 3986. sfrefresh takes
-    // the credentials up to the last `@` (a host name holds none), so the password
-    // as typed reaches squid whole, and no spelling of it is ever printed.
-    let Some(dot) = dot() else {
-        return;
-    };
-    let Some(squid) = squid("ops", SPECIAL_PW) else {
-        return;
-    };
-    let client = dot.client();
-    let url = dot.tls("token_url");
-    let dir = TempDir::new();
-    let file = client.write_file(&dir);
-    let proxy = squid.url_with(&format!("ops:{SPECIAL_PW}"));
-    for env in [None, Some("HTTPS_PROXY")] {
-        let mut cmd = match env {
-            None => client.cmd(&url, &file, &["-v", "--proxy", &proxy]),
-            Some(var) => {
-                let mut cmd = client.cmd(&url, &file, &["-v"]);
-                cmd.env(var, &proxy);
-                cmd
-            }
-        };
-        let out = run(&mut cmd);
-        assert_eq!(out.code, 0, "{}", out.stderr);
-        assert!(
-            contains_none(&out.stderr, SPECIAL_SPELLINGS),
-            "the password shows: {}",
-            out.stderr
-        );
-    }
-    let ok = squid.entry("TCP_TUNNEL/200", &authority(&url));
-    assert_eq!(squid.log(2), [ok.clone(), ok]);
+    assert_eq!(squid.log(runs), vec![ok; runs]);
 }
 
 // ---- f. proxy not reachable ----
@@ -956,4 +926,71 @@ fn dot_exposes_rfc7009_revocation_and_oidc_userinfo() {
     let out = run(&mut client.cmd(&url, &file, &[]));
     assert_eq!((out.code, out.stderr.as_str()), (5, refused(&url).as_str()));
     assert_untouched(&dir, &file, &pretty(&client.token));
+}
+
+/// The verbs against DOT over https (`--cacert`): `status --check --userinfo-url` says
+/// the token works, `revoke --revoke-url` ends it and removes the file, and the same
+/// check on a copy of the file is then refused (exit 5), as is a refresh.
+#[test]
+fn dot_status_check_and_revoke_over_tls() {
+    let Some(dot) = dot() else {
+        return;
+    };
+    let client = dot.client();
+    let dir = TempDir::new();
+    let file = client.write_file(&dir);
+    let copy = dir.write("copy.json", &pretty(&client.token));
+    let userinfo_url = dot.tls("userinfo_url");
+    let check = |file: &Path| {
+        run(sfrefresh()
+            .args(["status", "--check", "--cacert", &cacert()])
+            .args(["--userinfo-url", &userinfo_url])
+            .arg(file))
+    };
+    let out = check(&file);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (0, ""),
+        "{}",
+        dot.server.log()
+    );
+    assert!(
+        out.stdout.contains(&format!(
+            "  check:         the access token works (HTTP 200 from {userinfo_url}, user "
+        )),
+        "{}",
+        out.stdout
+    );
+    let url = dot.tls("token_url");
+    let revoke_url = dot.tls("revoke_url");
+    let out = run(sfrefresh()
+        .args(["revoke", "--client-id", &client.id, "--token-url", &url])
+        .args(["--revoke-url", &revoke_url, "--cacert", &cacert()])
+        .env("SF_CLIENT_SECRET", &client.secret)
+        .arg(&file));
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            0,
+            format!(
+                "sfrefresh: revoked the refresh token for {}; removed {}\n",
+                client.token["instance_url"].as_str().unwrap_or(&url),
+                file.display()
+            )
+        ),
+        "{}",
+        dot.server.log()
+    );
+    assert!(!file.exists());
+    let out = check(&copy);
+    assert_eq!(out.code, 5, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(&format!(
+            "sfrefresh: error: {userinfo_url} answered HTTP 401: the access token is invalid"
+        )),
+        "{}",
+        out.stderr
+    );
+    let out = run(&mut client.cmd(&url, &copy, &[]));
+    assert_eq!((out.code, out.stderr), (5, refused(&url)));
 }

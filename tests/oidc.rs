@@ -2111,3 +2111,200 @@ fn sfrefresh_refreshes_against_oidc_provider_with_post_and_basic() {
     assert_eq!(std::fs::read_to_string(&stale).unwrap(), first);
     assert_eq!(refresh_file(&file, "post").code, 5);
 }
+
+/// `sfrefresh revoke` against the real server's RFC 7009 endpoint: the file goes, and
+/// the whole grant is dead (refresh and userinfo both refused); client authentication
+/// as for a refresh (post, Basic, a public client's id alone); a wrong secret changes
+/// nothing; and a derived URL that is not a revocation endpoint is said to be so.
+#[test]
+fn sfrefresh_revoke_against_oidc_provider() {
+    use crate::util::{TempDir, assert_untouched, run, sfrefresh};
+    let op = provider!();
+    let c = op.confidential.clone();
+    let dir = TempDir::new();
+    let revoke = |client: &OidcClient, file: &Path, extra: &[&str]| {
+        let mut cmd = sfrefresh();
+        cmd.args(["revoke", "--client-id", &client.id])
+            .args(["--token-url", &op.token_endpoint, "--timeout", "10"])
+            .args(extra)
+            .arg(file);
+        if let Some(secret) = &client.secret {
+            cmd.env("SF_CLIENT_SECRET", secret);
+        }
+        run(&mut cmd)
+    };
+    let with_url = ["--revoke-url", op.revocation_endpoint.as_str()];
+    for (client, extra) in [
+        (&c, vec!["--client-auth", "post"]),
+        (&c, vec!["--client-auth", "basic", "--keep-file"]),
+        (&op.native, vec![]),
+    ] {
+        let tokens = code_tokens(&op, client, "openid offline_access");
+        let file = dir.write("token.json", &format!("{tokens:#}\n"));
+        let out = revoke(client, &file, &[&with_url[..], &extra[..]].concat());
+        let kept = extra.contains(&"--keep-file");
+        let done = if kept {
+            format!(
+                "{} is kept without access_token and refresh_token",
+                file.display()
+            )
+        } else {
+            format!("removed {}", file.display())
+        };
+        assert_eq!(
+            (out.code, out.stderr),
+            (
+                0,
+                format!(
+                    "sfrefresh: revoked the refresh token for {}; {done}\n",
+                    op.token_endpoint
+                )
+            ),
+            "{extra:?}; provider log:\n{}",
+            op.log()
+        );
+        assert_eq!(file.exists(), kept);
+        let auth = match &client.secret {
+            Some(secret) => Auth::Post(&client.id, secret),
+            None => Auth::Public(&client.id),
+        };
+        let rt = tokens["refresh_token"].as_str().unwrap();
+        assert_eq!(
+            refresh(&op, auth, rt).error().as_deref(),
+            Some("invalid_grant")
+        );
+        let at = tokens["access_token"].as_str().unwrap();
+        assert_eq!(userinfo(&op, at).status, 401);
+    }
+    // A wrong secret: 401 invalid_client, exit 5, the file as it was.
+    let tokens = code_tokens(&op, &c, "openid offline_access");
+    let text = format!("{tokens:#}\n");
+    let file = dir.write("token.json", &text);
+    let wrong = OidcClient {
+        id: c.id.clone(),
+        secret: Some("wrong".into()),
+    };
+    let out = revoke(&wrong, &file, &with_url);
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            5,
+            format!(
+                "sfrefresh: error: {} answered HTTP 401: the revocation was refused: \
+                 invalid_client: client authentication failed; {} was not changed\n\
+                 sfrefresh: hint: revoking takes the same client authentication as refreshing: \
+                 check --client-id, --client-secret-file (or SF_CLIENT_SECRET) and --client-auth\n",
+                op.revocation_endpoint,
+                file.display()
+            )
+        )
+    );
+    assert_untouched(&dir, &file, &text);
+    // /token made /revoke is not this server's revocation endpoint (/token/revocation).
+    let out = revoke(&c, &file, &[]);
+    let derived = op.token_endpoint.replace("/token", "/revoke");
+    assert_eq!(out.code, 4, "{}", out.stderr);
+    assert!(
+        out.stderr.starts_with(&format!(
+            "sfrefresh: error: {derived} answered HTTP 404: this is not a revocation endpoint"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert_untouched(&dir, &file, &text);
+    assert_eq!(
+        userinfo(&op, tokens["access_token"].as_str().unwrap()).status,
+        200
+    );
+}
+
+/// With Salesforce's paths the revocation endpoint is found beside the token endpoint,
+/// which `--login-url` alone names.
+#[test]
+fn sfrefresh_revoke_finds_the_salesforce_path_by_itself() {
+    use crate::util::{TempDir, run, sfrefresh};
+    let op = provider!("--salesforce-paths");
+    let c = op.confidential.clone();
+    let tokens = code_tokens(&op, &c, "openid offline_access");
+    let dir = TempDir::new();
+    let file = dir.write("token.json", &format!("{tokens:#}\n"));
+    let out = run(sfrefresh()
+        .args([
+            "revoke",
+            "-v",
+            "--client-id",
+            &c.id,
+            "--login-url",
+            &op.issuer,
+        ])
+        .env("SF_CLIENT_SECRET", c.secret())
+        .arg(&file));
+    assert_eq!(out.code, 0, "{}\n{}", out.stderr, op.log());
+    assert!(
+        out.stderr.contains(&format!(
+            "sfrefresh: revocation endpoint {} (from the token endpoint, /token made /revoke)\n",
+            op.revocation_endpoint
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(!file.exists());
+    assert_eq!(
+        userinfo(&op, tokens["access_token"].as_str().unwrap()).status,
+        401
+    );
+}
+
+/// `status --check --userinfo-url`: the real userinfo endpoint says yes (200, the user)
+/// or no (401 invalid_token), and nothing is written either way.
+#[test]
+fn sfrefresh_status_check_against_oidc_provider_userinfo() {
+    use crate::util::{TempDir, run, sfrefresh};
+    let op = provider!();
+    let c = op.confidential.clone();
+    let tokens = code_tokens(&op, &c, "openid offline_access");
+    let dir = TempDir::new();
+    let text = format!("{tokens:#}\n");
+    let file = dir.write("token.json", &text);
+    let check = || {
+        run(sfrefresh()
+            .args(["status", "--check", "--userinfo-url", &op.userinfo_endpoint])
+            .arg(&file))
+    };
+    let out = check();
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{}", op.log());
+    assert!(
+        out.stdout.ends_with(&format!(
+            "  check:         the access token works (HTTP 200 from {}, user {USER})\n",
+            op.userinfo_endpoint
+        )),
+        "{}",
+        out.stdout
+    );
+    let resp = ok(
+        post_form(
+            &op.revocation_endpoint,
+            Auth::of(&c),
+            &[("token", tokens["access_token"].as_str().unwrap())],
+        ),
+        &op,
+    );
+    assert_eq!(resp.status, 200);
+    let out = check();
+    assert_eq!(
+        (out.code, out.stderr),
+        (
+            5,
+            format!(
+                "sfrefresh: error: {} answered HTTP 401: the access token is invalid \
+                 (invalid_token: invalid token provided)\nsfrefresh: hint: refresh the token \
+                 file (sfrefresh TOKEN_FILE); if that is refused too, authorise again\n",
+                op.userinfo_endpoint
+            )
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), text);
+    // Its answers carry no "id": without --userinfo-url there is nothing to ask.
+    let out = run(sfrefresh().args(["status", "--check"]).arg(&file));
+    assert_eq!(out.code, 2, "{}", out.stderr);
+}

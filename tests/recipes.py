@@ -7,7 +7,9 @@
   COPY into an empty root, ENV, USER via chroot --userspec, ENTRYPOINT + CMD.
 - cronjob.yaml: parsed, and checked to agree with the Dockerfile (args, token path,
   user) and to forbid concurrent jobs.
-- the shell pipeline: curl sends the token that $(sfrefresh --print token) returns.
+- README's token recipes (exec, --print header/curl/env, status, revoke), run as
+  written with a curl shim that records its arguments: curl gets the fresh token and
+  never on its command line; status and revoke against the fake org.
 Paths in the recipes (/usr/local/bin, /home/ops/.sf, /var/lib/sfrefresh, …) are
 mapped into a scratch directory; SF_TOKEN_URL and SSL_CERT_FILE point at a fake
 Salesforce over TLS on loopback (one per recipe, for that recipe's Connected App and
@@ -33,10 +35,10 @@ OLD = {"access_token": "00Dx!AQ.old", "refresh_token": "5Aep861.r0", "issued_at"
 RECIPE_CLIENT_ID = "3MVG9.your-consumer-key"
 
 
-def write_token(path, owner=None):
+def write_token(path, owner=None, **fields):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
-        json.dump(OLD, f)
+        json.dump(dict(OLD, **fields), f)
     os.chmod(path, 0o600)
     if owner is not None:
         os.chown(path, owner, owner)
@@ -214,31 +216,173 @@ def try_cronjob(c):
             all("secretKeyRef" in env[k]["valueFrom"] for k in ("SF_CLIENT_ID", "SF_CLIENT_SECRET")))
 
 
-def try_pipeline(c, binary, fake, tmp):
+README = os.path.join(ROOT, "README.md")
+# A token put on a command line: `Bearer $…` expanded into an argument, or the token
+# printed by $(sfrefresh --print token) and handed on.
+TOKEN_IN_ARGV = re.compile(r"Bearer \$|\$\(sfrefresh [^)]*--print token")
+
+
+def readme_code():
+    """Every line inside the README's fenced code blocks."""
+    lines, inside = [], False
+    for line in open(README):
+        if line.startswith("```"):
+            inside = not inside
+        elif inside:
+            lines.append(line.rstrip("\n"))
+    return lines
+
+
+def readme_lines(c, name, pattern):
+    """Every fenced README line that is this kind of recipe; there must be one."""
+    found = [l for l in readme_code() if re.fullmatch(pattern, l)]
+    c.check(f"{name}: the README shows it", found, pattern)
+    return found
+
+
+def readme_line(c, name, pattern):
+    found = [l for l in readme_code() if re.fullmatch(pattern, l)]
+    c.check(f"{name}: the README shows it", len(found) == 1, found)
+    return found[0] if len(found) == 1 else None
+
+
+def sh(line, cwd, env):
+    return subprocess.run(["sh", "-c", line], cwd=cwd, env=env, capture_output=True, text=True)
+
+
+def try_token_recipes(c, binary, fake, tmp):
     with FakeSalesforce(fake, "3MVG9.pipe", OLD["refresh_token"]) as server:
-        pipeline(c, binary, server, tmp)
+        token_recipes(c, binary, server, tmp)
 
 
-def pipeline(c, binary, server, tmp):
-    readme = open(os.path.join(ROOT, "README.md")).read()
-    match = re.search(r'^curl -H "Authorization: Bearer \$\(sfrefresh --print token -q tok\.json\)" .*$',
-                      readme, re.M)
-    if not c.check("pipeline: the README shows it", match is not None):
-        return
-    work = os.path.join(tmp, "pipeline")
-    write_token(os.path.join(work, "tok.json"))
+def token_recipes(c, binary, server, tmp):
+    """Using, checking and revoking the token, as the README writes it. curl is a shim
+    that records its arguments, then runs the real curl (trusting the test CA)."""
+    bad = [l for l in readme_code() if TOKEN_IN_ARGV.search(l)]
+    c.check("README: no recipe puts a token on a command line", not bad, bad)
+    work = os.path.join(tmp, "token-recipes")
     bindir = os.path.join(tmp, "bin")
+    os.makedirs(work)
     os.makedirs(bindir)
     os.symlink(binary, os.path.join(bindir, "sfrefresh"))
-    # -f: the fake's REST API answers 401 unless the token is its current access token.
-    line = match.group(0).split('" ', 1)[0] + f'" --cacert {shlex.quote(CA)} -fsS {server.base}/services/data/v60.0/limits'
+    argv_log = os.path.join(tmp, "curl-argv")
+    shim = os.path.join(bindir, "curl")
+    with open(shim, "w") as f:
+        f.write(f'#!/bin/sh\nprintf "%s\\n" "$@" >> {shlex.quote(argv_log)}\n'
+                f'exec {shlex.quote(shutil.which("curl"))} --cacert {shlex.quote(CA)} "$@"\n')
+    os.chmod(shim, 0o755)
+    tok = os.path.join(work, "tok.json")
+    write_token(tok, instance_url=server.base)  # as Salesforce saves it
     env = {"PATH": f"{bindir}:/usr/bin:/bin", "SF_CLIENT_ID": "3MVG9.pipe", "SF_TOKEN_URL": server.url,
            "SSL_CERT_FILE": CA}
-    out = subprocess.run(["sh", "-c", line], cwd=work, env=env, capture_output=True, text=True)
-    got = [r for r in server.requests() if r.method == "GET"]
-    c.check("pipeline: curl sent the fresh token and the API took it", out.returncode == 0 and got
-            and got[-1].header("Authorization") == f"Bearer {server.current_access_token()}"
-            and json.loads(out.stdout)["DailyApiRequests"]["Max"] > 0, out.stderr + str(got))
+    recipes = [
+        (name, line)
+        for name, pattern in [
+            ("exec, printf | curl -H @-", r"sfrefresh exec .*tok\.json -- sh -c 'printf .*"),
+            ("--print header | curl -H @-", r"sfrefresh --print header .*tok\.json \| curl .*"),
+            ("--print curl | curl -K -", r"sfrefresh --print curl .*tok\.json \| curl .*"),
+        ]
+        for line in readme_lines(c, name, pattern)
+    ]
+    for name, line in recipes:
+        name = f"{name} ({line[:40]}…)"
+        # A refresh each time: the recipes with --if-older-than would skip it.
+        write_token(tok, instance_url=server.base, refresh_token=token(tok)["refresh_token"])
+        open(argv_log, "w").close()
+        out = sh(line, work, env)
+        fresh = server.current_access_token()
+        got = [r for r in server.requests() if r.method == "GET"]
+        c.check(f"{name}: curl sent the fresh token and the API took it", out.returncode == 0 and got
+                and got[-1].header("Authorization") == f"Bearer {fresh}" and "DailyApiRequests" in out.stdout,
+                out.stderr + str(got[-1:]))
+        argv = open(argv_log).read()
+        c.check(f"{name}: curl's arguments hold no token", argv and fresh not in argv and "Bearer" not in argv,
+                argv)
+    env_recipe(c, work, env, server)
+    cron = status_recipes(c, binary, server, tmp, tok, env)
+    revoke_recipes(c, server, tmp, tok, env, cron)
+
+
+def env_recipe(c, work, env, server):
+    code = readme_code()
+    first = [i for i, l in enumerate(code) if l.startswith("vars=$(sfrefresh --print env")]
+    if not c.check("--print env: the README shows it", len(first) == 1, first):
+        return
+    script = "\n".join(code[first[0]:first[0] + 2]) + "\nenv > exported\n"
+    out = sh(script, work, env)
+    exported = open(os.path.join(work, "exported")).read().splitlines() if out.returncode == 0 else []
+    c.check("--print env: eval and set -a export the token and the instance URL",
+            f"SF_ACCESS_TOKEN={server.current_access_token()}" in exported
+            and f"SF_INSTANCE_URL={server.base}" in exported, out.stderr)
+    # The systemd form: a private file that `set -a; . FILE` (and EnvironmentFile=) reads.
+    found = re.search(r"`\(umask 077; (sfrefresh --print env -q tok\.json) > /run/myapp/sf\.env\)`",
+                      open(README).read())
+    if c.check("--print env: the README shows the EnvironmentFile= recipe", found is not None):
+        line = found.group(0).strip("`").replace("/run/myapp", work)
+        out = sh(line + "; set -a; . ./sf.env; printf %s \"$SF_ACCESS_TOKEN\"", work, env)
+        mode = os.stat(os.path.join(work, "sf.env")).st_mode & 0o777
+        c.check("--print env: the environment file is private and holds the token",
+                out.returncode == 0 and mode == 0o600 and out.stdout == server.current_access_token(),
+                (out.stderr, oct(mode)))
+
+
+def status_recipes(c, binary, server, tmp, tok, env):
+    """The README's status commands; returns the cron one, mapped, to run again later."""
+    command = None
+    cron = readme_line(c, "status --check from cron",
+                       r"0 8 \* \* \* /usr/local/bin/sfrefresh status --check /home/ops/\.sf/token\.json > /dev/null")
+    home = os.path.join(tmp, "status-home")
+    os.makedirs(home)
+    shutil.copy(tok, os.path.join(home, "token.json"))
+    if cron:
+        command = cron.split(None, 5)[5].replace("/usr/local/bin/sfrefresh", binary).replace("/home/ops/.sf", home)
+        out = sh(command, home, env)
+        c.check("status --check from cron: silent for a working token", out.returncode == 0 and out.stderr == "",
+                out.stderr)
+    jq = readme_line(c, "status --json | jq", r"sfrefresh status --json /srv/tokens/\*\.json \| jq .*")
+    if jq:
+        tokens = os.path.join(tmp, "srv-tokens")
+        os.makedirs(tokens)
+        shutil.copy(tok, os.path.join(tokens, "good.json"))
+        with open(os.path.join(tokens, "dead.json"), "w") as f:
+            json.dump({"instance_url": server.base}, f)
+        out = sh(jq.replace("/srv/tokens", tokens), tmp, env)
+        c.check("status --json | jq: names only the file that needs attention",
+                out.stdout == os.path.join(tokens, "dead.json") + "\n", (out.stdout, out.stderr))
+    return command
+
+
+def revoke_recipes(c, server, tmp, tok, env, cron):
+    keep = readme_line(c, "revoke --keep-file",
+                       r"sfrefresh revoke --keep-file --revoke-url https://idp\.example/oauth2/revoke tok\.json")
+    plain = readme_line(c, "revoke", r"sfrefresh revoke ~/\.config/sf/token\.json")
+    work = os.path.dirname(tok)
+    if keep:
+        kept = os.path.join(work, "kept.json")
+        shutil.copy(tok, kept)
+        line = keep.replace("https://idp.example/oauth2/revoke", server.base + "/services/oauth2/revoke")
+        out = sh(line.replace("tok.json", "kept.json"), work, env)
+        c.check("revoke --keep-file: the family is revoked and the file kept without tokens",
+                out.returncode == 0 and server.state()["family_revoked"]
+                and not {"access_token", "refresh_token"} & set(token(kept)) and "id" in token(kept),
+                (out.stderr, token(kept)))
+    if plain:
+        home = os.path.join(tmp, "revoke-home")
+        os.makedirs(home)
+        shutil.copy(tok, os.path.join(home, "token.json"))
+        out = sh(plain.replace("~/.config/sf", home), tmp, env)
+        c.check("revoke: the file is removed (the token was revoked above: the server says so)",
+                out.returncode == 0 and not os.path.exists(os.path.join(home, "token.json"))
+                and "already invalid" in out.stderr, out.stderr)
+        posts = server.posts()
+        c.check("revoke: POSTed the refresh token to the revocation endpoint",
+                posts[-1].path == "/services/oauth2/revoke"
+                and posts[-1].form.get("token") == token(tok)["refresh_token"]
+                and posts[-1].form.get("token_type_hint") == "refresh_token", posts[-1])
+    if cron:
+        out = sh(cron, tmp, env)
+        c.check("status --check from cron: a revoked token is exit 5, said on stderr",
+                out.returncode == 5 and "the access token is invalid" in out.stderr, out.stderr)
 
 
 def main():
@@ -251,7 +395,7 @@ def main():
         try_systemd(c, binary, fake, tmp)
         try_dockerfile(c, binary, fake, tmp)
         try_cronjob(c)
-        try_pipeline(c, binary, fake, tmp)
+        try_token_recipes(c, binary, fake, tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     c.finish()

@@ -411,11 +411,18 @@ fn help_and_version() {
 
 #[test]
 fn a_closed_stdout_pipe_is_not_an_error() {
-    let bin = env!("CARGO_BIN_EXE_sfrefresh");
+    let cmd = sfrefresh();
+    let argv: Vec<String> = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| format!("'{}'", a.to_string_lossy()))
+        .collect();
     let out = std::process::Command::new("bash")
         .args([
             "-c",
-            &format!("'{bin}' --help | head -c 5 >/dev/null; echo ${{PIPESTATUS[0]}}"),
+            &format!(
+                "{} --help | head -c 5 >/dev/null; echo ${{PIPESTATUS[0]}}",
+                argv.join(" ")
+            ),
         ])
         .output()
         .unwrap();

@@ -129,16 +129,15 @@ fn a_bad_200_that_carries_a_refresh_token_is_rescued() {
 /// Runs a refresh whose answer is delayed; while the server waits, `meanwhile` breaks
 /// the disk under the running sfrefresh.
 fn break_during_request(
-    dir: &TempDir,
-    extra_env: &[(&str, &str)],
+    file: &std::path::Path,
+    extra_env: &[(&str, &std::path::Path)],
     meanwhile: impl FnOnce(),
 ) -> (Server, Out) {
     let answer = r#"{"access_token":"new","refresh_token":"5Aep861.rotated"}"#;
     let server = Server::scripted(vec![
         Reply::json(200, answer).mode(Mode::Delay(Duration::from_millis(700))),
     ]);
-    let file = dir.path("tok.json");
-    let mut cmd = refresh_cmd(&server, &file, &[]);
+    let mut cmd = refresh_cmd(&server, file, &[]);
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
@@ -161,7 +160,7 @@ fn a_save_that_fails_after_the_answer_leaves_a_rescue_file_beside_the_token_file
     let dir = TempDir::new();
     let file = dir.write("tok.json", TOKEN);
     // Replace the token file by a non-empty directory: the final rename must fail.
-    let (server, out) = break_during_request(&dir, &[], || {
+    let (server, out) = break_during_request(&file, &[], || {
         fs::rename(&file, dir.path("tok.json.moved")).unwrap();
         fs::create_dir(&file).unwrap();
         fs::write(file.join("x"), "x").unwrap();
@@ -207,24 +206,13 @@ fn the_rescue_falls_back_to_xdg_runtime_dir() {
     let sub = dir.path("d");
     let file = sub.join("tok.json");
     fs::write(&file, TOKEN).unwrap();
-    // Use a token file inside d/, then replace d/ itself by a file: neither the save
-    // nor a rescue beside it can work any more.
+    // A token file inside d/, then d/ itself replaced by a file: neither the save nor
+    // a rescue beside it can work any more.
     let answer = r#"{"access_token":"new","refresh_token":"5Aep861.rotated"}"#;
-    let server = Server::scripted(vec![
-        Reply::json(200, answer).mode(Mode::Delay(Duration::from_millis(700))),
-    ]);
-    let mut cmd = refresh_cmd(&server, &file, &[]);
-    cmd.env("XDG_RUNTIME_DIR", &runtime.0);
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = cmd.spawn().unwrap();
-    let started = Instant::now();
-    while server.requests().is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(5));
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    fs::rename(&sub, dir.path("d.moved")).unwrap();
-    fs::write(&sub, "not a directory").unwrap();
-    let out: Out = child.wait_with_output().unwrap().into();
+    let (_, out) = break_during_request(&file, &[("XDG_RUNTIME_DIR", &runtime.0)], || {
+        fs::rename(&sub, dir.path("d.moved")).unwrap();
+        fs::write(&sub, "not a directory").unwrap();
+    });
     assert_eq!(out.code, 3, "{}", out.stderr);
     let names = runtime.names();
     assert_eq!(names.len(), 1, "{names:?}");
@@ -644,4 +632,36 @@ fn a_proxy_password_with_special_characters_is_never_printed() {
 fn base64_of(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+#[test]
+fn stdin_that_never_ends_is_cut_off_by_the_timeout() {
+    let server = Server::scripted(vec![]);
+    let mut cmd = sfrefresh();
+    cmd.args([
+        "--client-id",
+        CLIENT_ID,
+        "--token-url",
+        &server.url(),
+        "--timeout",
+        "1",
+        "-",
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let started = Instant::now();
+    let mut child = cmd.spawn().unwrap();
+    // Hold the pipe open without writing a whole token: the writer never closes.
+    let mut stdin = child.stdin.take().unwrap();
+    std::io::Write::write_all(&mut stdin, b"{\"refresh_token\":").unwrap();
+    let out: Out = child.wait_with_output().unwrap().into();
+    drop(stdin);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        "sfrefresh: error: token file - (stdin): no complete token arrived within the 1s --timeout\n"
+    );
+    assert_eq!(server.connections(), 0);
 }

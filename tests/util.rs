@@ -421,8 +421,25 @@ pub const TOKEN: &str = r#"{
 pub const CLIENT_ID: &str = "3MVG9.client-id";
 
 /// The binary with a clean environment: no inherited SF_* or proxy variables.
+///
+/// `SFREFRESH_TEST_BIN` names another build to test instead (a cross-built static
+/// binary), and `SFREFRESH_TEST_RUNNER` a command put in front of it, split on spaces
+/// (`qemu-aarch64-static`): the suite then runs an ARM binary under qemu-user, with no
+/// binfmt setup. Every test that starts sfrefresh starts it through this function.
 pub fn sfrefresh() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sfrefresh"));
+    let bin = std::env::var_os("SFREFRESH_TEST_BIN")
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_sfrefresh").into());
+    let runner = std::env::var("SFREFRESH_TEST_RUNNER").unwrap_or_default();
+    let mut runner = runner.split_whitespace();
+    let mut cmd = match runner.next() {
+        Some(program) => {
+            let mut cmd = Command::new(program);
+            cmd.args(runner).arg(bin);
+            cmd
+        }
+        None => Command::new(bin),
+    };
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default());
     cmd.stdin(Stdio::null());

@@ -11,13 +11,29 @@ use crate::error::Error;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Verb {
     Refresh,
+    Exec,
+    Status,
+    Revoke,
 }
 
 impl Verb {
-    pub(crate) const ALL: &[(&str, Verb)] = &[("refresh", Verb::Refresh)];
+    pub(crate) const ALL: &[(&str, Verb)] = &[
+        ("refresh", Verb::Refresh),
+        ("exec", Verb::Exec),
+        ("status", Verb::Status),
+        ("revoke", Verb::Revoke),
+    ];
 
     fn from_word(word: &str) -> Option<Verb> {
         Verb::ALL.iter().find(|(n, _)| *n == word).map(|(_, v)| *v)
+    }
+
+    /// The verb's word, for messages.
+    pub(crate) fn word(self) -> &'static str {
+        Verb::ALL
+            .iter()
+            .find(|(_, v)| *v == self)
+            .map_or("refresh", |(n, _)| n)
     }
 }
 
@@ -40,6 +56,18 @@ pub(crate) struct LowArgs {
     pub(crate) retries: Option<String>,
     pub(crate) if_older_than: Option<String>,
     pub(crate) print: Option<String>,
+    /// `exec`: everything after `--`, never parsed as ours; `None` without `--`.
+    pub(crate) command: Option<Vec<OsString>>,
+    pub(crate) json: bool,
+    pub(crate) check: bool,
+    pub(crate) userinfo_url: Option<String>,
+    pub(crate) revoke_url: Option<String>,
+    pub(crate) keep_file: bool,
+    pub(crate) files_from: Option<PathBuf>,
+    pub(crate) jobs: Option<String>,
+    pub(crate) watch: bool,
+    pub(crate) metrics_file: Option<PathBuf>,
+    pub(crate) log_format: Option<String>,
     pub(crate) quiet: bool,
     pub(crate) verbose: bool,
     pub(crate) help: bool,
@@ -62,6 +90,16 @@ pub(crate) const LONG_FLAGS: &[&str] = &[
     "retries",
     "if-older-than",
     "print",
+    "json",
+    "check",
+    "userinfo-url",
+    "revoke-url",
+    "keep-file",
+    "files-from",
+    "jobs",
+    "watch",
+    "metrics-file",
+    "log-format",
     "quiet",
     "verbose",
     "help",
@@ -96,7 +134,14 @@ where
         return Ok(low);
     }
     let mut parser = lexopt::Parser::from_args(args);
-    while let Some(arg) = parser.next()? {
+    loop {
+        if low.verb == Some(Verb::Exec)
+            && let Some(command) = after_double_dash(&mut parser)
+        {
+            low.command = Some(command);
+            break;
+        }
+        let Some(arg) = parser.next()? else { break };
         match arg {
             Long("client-id") => low.client_id = Some(parser.value()?.string()?),
             Long("client-secret-file") => low.secret_file = Some(parser.value()?.into()),
@@ -112,6 +157,16 @@ where
             Long("retries") => low.retries = Some(parser.value()?.string()?),
             Long("if-older-than") => low.if_older_than = Some(parser.value()?.string()?),
             Long("print") => low.print = Some(parser.value()?.string()?),
+            Long("json") => low.json = true,
+            Long("check") => low.check = true,
+            Long("userinfo-url") => low.userinfo_url = Some(parser.value()?.string()?),
+            Long("revoke-url") => low.revoke_url = Some(parser.value()?.string()?),
+            Long("keep-file") => low.keep_file = true,
+            Long("files-from") => low.files_from = Some(parser.value()?.into()),
+            Short('j') | Long("jobs") => low.jobs = Some(parser.value()?.string()?),
+            Long("watch") => low.watch = true,
+            Long("metrics-file") => low.metrics_file = Some(parser.value()?.into()),
+            Long("log-format") => low.log_format = Some(parser.value()?.string()?),
             Short('q') | Long("quiet") => low.quiet = true,
             Short('v') | Long("verbose") => low.verbose = true,
             Short('h') | Long("help") => low.help = true,
@@ -122,6 +177,14 @@ where
         }
     }
     Ok(low)
+}
+
+/// For `exec`: when the next whole argument is `--`, everything after it is COMMAND and
+/// its arguments, taken raw so that COMMAND's own options (`-v`, `--help`) stay its own.
+fn after_double_dash(parser: &mut lexopt::Parser) -> Option<Vec<OsString>> {
+    let mut raw = parser.try_raw_args()?;
+    raw.next_if(|a| a == "--")?;
+    Some(raw.collect())
 }
 
 /// An unknown `--flag`: name the nearest real one, or say why it does not exist.
@@ -205,5 +268,31 @@ mod tests {
         let low = parse(["help", "refresh"]).unwrap();
         assert!(low.help);
         assert_eq!(low.verb, Some(Verb::Refresh));
+        let low = parse(["help", "revoke"]).unwrap();
+        assert_eq!(low.verb, Some(Verb::Revoke));
+    }
+
+    #[test]
+    fn exec_takes_everything_after_the_double_dash_raw() {
+        let low = parse([
+            "exec", "-q", "t.json", "-v", "--", "curl", "-v", "--help", "--",
+        ])
+        .unwrap();
+        assert_eq!(low.verb, Some(Verb::Exec));
+        assert!(low.quiet && low.verbose && !low.help);
+        assert_eq!(low.positional, vec![OsString::from("t.json")]);
+        assert_eq!(
+            low.command,
+            Some(["curl", "-v", "--help", "--"].map(OsString::from).to_vec())
+        );
+        // `--` as an option's value is that value, not the separator.
+        let low = parse(["exec", "--client-id", "--", "t.json", "--", "true"]).unwrap();
+        assert_eq!(low.client_id.as_deref(), Some("--"));
+        assert_eq!(low.command, Some(vec![OsString::from("true")]));
+        // Without `--`, nothing is a command; other verbs keep lexopt's `--`.
+        assert_eq!(parse(["exec", "t.json", "true"]).unwrap().command, None);
+        let low = parse(["status", "--", "-odd-name.json"]).unwrap();
+        assert_eq!(low.command, None);
+        assert_eq!(low.positional, vec![OsString::from("-odd-name.json")]);
     }
 }

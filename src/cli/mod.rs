@@ -12,13 +12,19 @@ use std::str::FromStr;
 use crate::error::Error;
 
 pub(crate) use flags::Verb;
-pub(crate) use resolve::{Common, Credentials, ProxySetting, RefreshArgs, Sourced};
+pub(crate) use resolve::{
+    Common, Credentials, ExecArgs, FleetArgs, ProxySetting, RefreshArgs, RevokeArgs, Sourced,
+    StatusArgs,
+};
 
 /// What the run should do, fully checked.
 pub(crate) enum Command {
     Help(Option<Verb>),
     Version,
     Refresh(Box<RefreshArgs>),
+    Exec(Box<ExecArgs>),
+    Status(Box<StatusArgs>),
+    Revoke(Box<RevokeArgs>),
 }
 
 /// Parses `args` (without the program name); `env` looks up environment variables
@@ -35,9 +41,14 @@ where
     if low.version {
         return Ok(Command::Version);
     }
-    match low.verb.unwrap_or(Verb::Refresh) {
-        Verb::Refresh => Ok(Command::Refresh(Box::new(resolve::refresh(low, env)?))),
-    }
+    let verb = low.verb.unwrap_or(Verb::Refresh);
+    resolve::reject_foreign(&low, verb)?;
+    Ok(match verb {
+        Verb::Refresh => Command::Refresh(Box::new(resolve::refresh(low, env)?)),
+        Verb::Exec => Command::Exec(Box::new(resolve::exec(low, env)?)),
+        Verb::Status => Command::Status(Box::new(resolve::status(low, env)?)),
+        Verb::Revoke => Command::Revoke(Box::new(resolve::revoke(low, env)?)),
+    })
 }
 
 pub(crate) fn help_text(verb: Option<Verb>) -> &'static str {

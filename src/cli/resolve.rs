@@ -2,13 +2,11 @@
 //! files loaded, URLs and the proxy parsed. What leaves here is what the commands use.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ureq::tls::RootCerts;
-
 use super::flags::LowArgs;
-use super::{ClientAuth, Print, TargetSpec};
+use super::{ClientAuth, Print, TargetSpec, Verb};
 use crate::clock::parse_duration;
 use crate::endpoint::EndpointOpts;
 use crate::error::Error;
@@ -56,21 +54,77 @@ pub(crate) struct Common {
     pub(crate) client_id: Option<Sourced<String>>,
     pub(crate) credentials: Credentials,
     pub(crate) endpoints: EndpointOpts,
-    pub(crate) roots: RootCerts,
+    pub(crate) roots: crate::tls::Roots,
     pub(crate) proxy: ProxySetting,
     pub(crate) timeout: Duration,
     pub(crate) retries: u32,
     pub(crate) log: Log,
 }
 
-/// `sfrefresh [refresh] [OPTIONS] TOKEN_FILE`, checked.
+/// `sfrefresh [refresh] [OPTIONS] TOKEN_FILE…`, checked.
 pub(crate) struct RefreshArgs {
+    /// The one token file; with `fleet`, the first path given (unused).
     pub(crate) target: TargetSpec,
+    /// Several files, a directory, `--files-from`, `--watch`, `--metrics-file` or
+    /// `--log-format json`: the run goes through `fleet.rs`.
+    pub(crate) fleet: Option<FleetArgs>,
     pub(crate) common: Common,
     pub(crate) verify_signature: bool,
     pub(crate) if_older_than: Option<Duration>,
     pub(crate) print: Option<Print>,
 }
+
+/// `sfrefresh exec [OPTIONS] TOKEN_FILE -- COMMAND [ARGS…]`, checked.
+pub(crate) struct ExecArgs {
+    /// The refresh that runs first; its `--if-older-than` defaults to `EXEC_IF_OLDER_THAN`.
+    pub(crate) refresh: RefreshArgs,
+    /// COMMAND and its arguments, never empty.
+    pub(crate) command: Vec<OsString>,
+}
+
+/// `exec` refreshes only a token older than this unless `--if-older-than` says otherwise:
+/// well inside Salesforce's default 2-hour session, so COMMAND gets at least 90 minutes.
+pub(crate) const EXEC_IF_OLDER_THAN: Duration = Duration::from_secs(30 * 60);
+
+/// `sfrefresh status [OPTIONS] TOKEN_FILE…`, checked.
+pub(crate) struct StatusArgs {
+    pub(crate) files: Vec<PathBuf>,
+    /// The endpoint options (to show the endpoint a refresh would use) and, for
+    /// `--check`, how to reach the server.
+    pub(crate) common: Common,
+    pub(crate) if_older_than: Option<Duration>,
+    pub(crate) json: bool,
+    pub(crate) check: bool,
+    /// `--userinfo-url`, checked; `None` checks with the token file's `id`.
+    pub(crate) userinfo_url: Option<String>,
+}
+
+/// `sfrefresh revoke [OPTIONS] TOKEN_FILE`, checked.
+pub(crate) struct RevokeArgs {
+    pub(crate) path: PathBuf,
+    pub(crate) common: Common,
+    /// `--revoke-url` or `SF_REVOKE_URL`, checked; `None` derives it from the token endpoint.
+    pub(crate) revoke_url: Option<Sourced<String>>,
+    pub(crate) keep_file: bool,
+}
+
+/// The options of a run over many files (`fleet.rs`) or forever (`watch.rs`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FleetArgs {
+    /// Token files and directories (a directory stands for its `*.json` files).
+    pub(crate) paths: Vec<PathBuf>,
+    /// `--files-from PATH`: one token file a line; `-` is stdin.
+    pub(crate) files_from: Option<PathBuf>,
+    /// `--jobs N`: files in flight at once.
+    pub(crate) jobs: usize,
+    pub(crate) watch: bool,
+    pub(crate) metrics_file: Option<PathBuf>,
+    pub(crate) json: bool,
+}
+
+/// `--jobs` when not given: enough to hide the network round trips of a few hundred
+/// orgs on a one- or two-core box, few enough not to look like a burst to the server.
+pub(crate) const DEFAULT_JOBS: usize = 4;
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<OsString>;
 
@@ -109,24 +163,40 @@ fn flag_or_env(
 }
 
 pub(super) fn refresh(mut low: LowArgs, env: Env<'_>) -> Result<RefreshArgs, Error> {
-    let target = match low.positional.len() {
-        0 => match nonempty(env, "SF_TOKEN_FILE") {
-            Some(t) => target_spec(t),
-            None => {
-                return Err(Error::usage_help(
-                    "no token file: give TOKEN_FILE or set SF_TOKEN_FILE",
+    let print = low.print.as_deref().map(str::parse::<Print>).transpose()?;
+    if low.positional.is_empty()
+        && low.files_from.is_none()
+        && let Some(t) = nonempty(env, "SF_TOKEN_FILE")
+    {
+        low.positional.push(t);
+    }
+    let fleet = fleet(&mut low)?;
+    let target = match (&fleet, low.positional.len()) {
+        (Some(f), _) => {
+            if f.paths.iter().any(|p| p.as_os_str() == "-") {
+                return Err(Error::usage(
+                    "'-' (stdin to stdout) takes one token file alone, without --files-from, \
+                     --watch, --metrics-file or --log-format json",
                 ));
             }
-        },
-        1 => target_spec(low.positional.remove(0)),
-        _ => {
-            return Err(Error::usage(format!(
-                "unexpected argument '{}': only one TOKEN_FILE is taken",
-                low.positional[1].to_string_lossy()
-            )));
+            if print.is_some() {
+                return Err(Error::usage(
+                    "--print takes one token file: with many files, --watch, --metrics-file or \
+                     --log-format json, stdout would mix the tokens",
+                ));
+            }
+            match f.paths.first() {
+                Some(p) => TargetSpec::Path(p.clone()),
+                None => TargetSpec::Stdio,
+            }
         }
+        (None, 0) => {
+            return Err(Error::usage_help(
+                "no token file: give TOKEN_FILE or set SF_TOKEN_FILE",
+            ));
+        }
+        (None, _) => target_spec(low.positional.remove(0)),
     };
-    let print = low.print.as_deref().map(str::parse::<Print>).transpose()?;
     if target == TargetSpec::Stdio && print.is_some_and(|p| p != Print::Json) {
         // The refreshed document (maybe with a rotated refresh token) must reach stdout,
         // or the only copy of the new refresh token would be lost.
@@ -135,15 +205,7 @@ pub(super) fn refresh(mut low: LowArgs, env: Env<'_>) -> Result<RefreshArgs, Err
              refreshed JSON",
         ));
     }
-    let if_older_than = low
-        .if_older_than
-        .take()
-        .map(|v| {
-            parse_duration(&v).map_err(|why| {
-                Error::usage(format!("invalid value '{v}' for '--if-older-than': {why}"))
-            })
-        })
-        .transpose()?;
+    let if_older_than = if_older_than(&mut low)?;
     let verify_signature = low.verify_signature;
     let common = common(low, env)?;
     if verify_signature && common.credentials.secret().is_none() {
@@ -151,13 +213,247 @@ pub(super) fn refresh(mut low: LowArgs, env: Env<'_>) -> Result<RefreshArgs, Err
             "--verify-signature needs the client secret (--client-secret-file or SF_CLIENT_SECRET)",
         ));
     }
+    if fleet.as_ref().is_some_and(|f| f.watch) && if_older_than.is_none() {
+        return Err(Error::usage(
+            "--watch needs --if-older-than DURATION: each file is refreshed when it is that old",
+        ));
+    }
     Ok(RefreshArgs {
         target,
+        fleet,
         common,
         verify_signature,
         if_older_than,
         print,
     })
+}
+
+/// TOKEN_FILE: the one positional argument, else `SF_TOKEN_FILE`.
+fn one_target(low: &mut LowArgs, env: Env<'_>) -> Result<TargetSpec, Error> {
+    match low.positional.len() {
+        0 => match nonempty(env, "SF_TOKEN_FILE") {
+            Some(t) => Ok(target_spec(t)),
+            None => Err(Error::usage_help(
+                "no token file: give TOKEN_FILE or set SF_TOKEN_FILE",
+            )),
+        },
+        1 => Ok(target_spec(low.positional.remove(0))),
+        _ => Err(Error::usage(format!(
+            "unexpected argument '{}': only one TOKEN_FILE is taken",
+            low.positional[1].to_string_lossy()
+        ))),
+    }
+}
+
+fn if_older_than(low: &mut LowArgs) -> Result<Option<Duration>, Error> {
+    low.if_older_than
+        .take()
+        .map(|v| {
+            parse_duration(&v).map_err(|why| {
+                Error::usage(format!("invalid value '{v}' for '--if-older-than': {why}"))
+            })
+        })
+        .transpose()
+}
+
+pub(super) fn exec(mut low: LowArgs, env: Env<'_>) -> Result<ExecArgs, Error> {
+    const GRAMMAR: &str = "sfrefresh exec [OPTIONS] TOKEN_FILE -- COMMAND [ARGS...]";
+    let command = match low.command.take() {
+        Some(command) if !command.is_empty() => command,
+        Some(_) => return Err(Error::usage(format!("no COMMAND after '--': {GRAMMAR}"))),
+        // Without `--`, COMMAND's own options would be read as sfrefresh's.
+        None if low.positional.len() > 1 => {
+            return Err(Error::usage(format!(
+                "put '--' before COMMAND, so that its options stay its own: {GRAMMAR}"
+            )));
+        }
+        None => return Err(Error::usage(format!("no COMMAND: {GRAMMAR}"))),
+    };
+    let mut refresh = refresh(low, env)?;
+    if refresh.fleet.is_some() {
+        return Err(Error::usage(format!(
+            "exec takes one token file (not a directory): {GRAMMAR}"
+        )));
+    }
+    if refresh.target == TargetSpec::Stdio {
+        return Err(Error::usage(
+            "exec needs a token file, not '-': the refreshed token must be saved before \
+             COMMAND runs",
+        ));
+    }
+    refresh.if_older_than.get_or_insert(EXEC_IF_OLDER_THAN);
+    Ok(ExecArgs { refresh, command })
+}
+
+pub(super) fn status(mut low: LowArgs, env: Env<'_>) -> Result<StatusArgs, Error> {
+    let files = match low.positional.len() {
+        0 => vec![one_target(&mut low, env)?],
+        _ => std::mem::take(&mut low.positional)
+            .into_iter()
+            .map(target_spec)
+            .collect(),
+    };
+    let files = files
+        .into_iter()
+        .map(|t| match t {
+            TargetSpec::Path(p) => Ok(p),
+            TargetSpec::Stdio => Err(Error::usage(
+                "status reads token files by name; '-' (stdin) is not supported",
+            )),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    if low.userinfo_url.is_some() && !low.check {
+        return Err(Error::usage("--userinfo-url is only used with --check"));
+    }
+    let userinfo_url = low
+        .userinfo_url
+        .take()
+        .map(|u| check_url(u, "the userinfo URL from --userinfo-url"))
+        .transpose()?;
+    let if_older_than = if_older_than(&mut low)?;
+    let (json, check) = (low.json, low.check);
+    Ok(StatusArgs {
+        files,
+        common: common(low, env)?,
+        if_older_than,
+        json,
+        check,
+        userinfo_url,
+    })
+}
+
+pub(super) fn revoke(mut low: LowArgs, env: Env<'_>) -> Result<RevokeArgs, Error> {
+    let path = match one_target(&mut low, env)? {
+        TargetSpec::Path(p) => p,
+        TargetSpec::Stdio => {
+            return Err(Error::usage(
+                "revoke needs a token file, not '-': it removes or rewrites the file",
+            ));
+        }
+    };
+    let revoke_url = flag_or_env(low.revoke_url.take(), "--revoke-url", env, "SF_REVOKE_URL")?
+        .map(|u| {
+            let what = format!("the revocation URL from {}", u.source);
+            check_url(u.value, &what).map(|value| Sourced {
+                value,
+                source: u.source,
+            })
+        })
+        .transpose()?;
+    let keep_file = low.keep_file;
+    Ok(RevokeArgs {
+        path,
+        common: common(low, env)?,
+        revoke_url,
+        keep_file,
+    })
+}
+
+/// A URL a token will be sent to, checked by the rules every endpoint follows.
+fn check_url(url: String, what: &str) -> Result<String, Error> {
+    crate::endpoint::check(&url, what).map(|_| url)
+}
+
+/// Rejects a flag that the verb would ignore, naming both: a flag silently ignored is a
+/// surprise (`--keep-file` on a refresh, `--print` on exec).
+pub(super) fn reject_foreign(low: &LowArgs, verb: Verb) -> Result<(), Error> {
+    use Verb::{Exec, Refresh, Revoke, Status};
+    const CLIENT: &[Verb] = &[Refresh, Exec, Revoke];
+    let flags: [(&str, bool, &[Verb]); 16] = [
+        ("--client-id", low.client_id.is_some(), CLIENT),
+        ("--client-secret-file", low.secret_file.is_some(), CLIENT),
+        ("--client-auth", low.client_auth.is_some(), CLIENT),
+        ("--verify-signature", low.verify_signature, &[Refresh, Exec]),
+        (
+            "--if-older-than",
+            low.if_older_than.is_some(),
+            &[Refresh, Exec, Status],
+        ),
+        ("--print", low.print.is_some(), &[Refresh]),
+        ("--json", low.json, &[Status]),
+        ("--check", low.check, &[Status]),
+        ("--userinfo-url", low.userinfo_url.is_some(), &[Status]),
+        ("--revoke-url", low.revoke_url.is_some(), &[Revoke]),
+        ("--keep-file", low.keep_file, &[Revoke]),
+        ("--files-from", low.files_from.is_some(), &[Refresh]),
+        ("--jobs", low.jobs.is_some(), &[Refresh]),
+        ("--watch", low.watch, &[Refresh]),
+        ("--metrics-file", low.metrics_file.is_some(), &[Refresh]),
+        ("--log-format", low.log_format.is_some(), &[Refresh]),
+    ];
+    match flags
+        .into_iter()
+        .find(|(_, given, verbs)| *given && !verbs.contains(&verb))
+    {
+        Some((flag, _, verbs)) => Err(Error::usage(format!(
+            "{flag} is only for {}, not for 'sfrefresh {}'",
+            verb_list(verbs),
+            verb.word()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `'sfrefresh a'`, `'sfrefresh a' and 'sfrefresh b'`, `'sfrefresh a', 'sfrefresh b' and …`.
+fn verb_list(verbs: &[Verb]) -> String {
+    let names: Vec<String> = verbs
+        .iter()
+        .map(|v| format!("'sfrefresh {}'", v.word()))
+        .collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
+}
+
+/// The fleet options, or `None` for the classic single-file run (one path that is not a
+/// directory, and none of the options that only the fleet path has).
+fn fleet(low: &mut LowArgs) -> Result<Option<FleetArgs>, Error> {
+    let jobs = match low.jobs.as_deref() {
+        Some(v) => v
+            .parse()
+            .ok()
+            .filter(|n| (1..=64).contains(n))
+            .ok_or_else(|| {
+                Error::usage(format!(
+                    "invalid value '{v}' for '--jobs': expected a whole number from 1 to 64"
+                ))
+            })?,
+        None => DEFAULT_JOBS,
+    };
+    let json = match low.log_format.as_deref() {
+        None | Some("text") => false,
+        Some("json") => true,
+        Some(other) => {
+            return Err(Error::usage(format!(
+                "invalid value '{other}' for '--log-format': expected 'text' or 'json'"
+            )));
+        }
+    };
+    let single = low.positional.len() == 1
+        && low.files_from.is_none()
+        && !low.watch
+        && low.metrics_file.is_none()
+        && !json
+        && !low
+            .positional
+            .first()
+            .is_some_and(|p| Path::new(p).is_dir());
+    if single || (low.positional.is_empty() && low.files_from.is_none()) {
+        // `--jobs` alone changes nothing for one file; no file at all is an error later.
+        return Ok(None);
+    }
+    Ok(Some(FleetArgs {
+        paths: std::mem::take(&mut low.positional)
+            .into_iter()
+            .map(PathBuf::from)
+            .collect(),
+        files_from: low.files_from.take(),
+        jobs,
+        watch: low.watch,
+        metrics_file: low.metrics_file.take(),
+        json,
+    }))
 }
 
 fn target_spec(t: OsString) -> TargetSpec {

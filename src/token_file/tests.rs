@@ -23,11 +23,12 @@ fn replace_keeps_mode_and_leaves_no_temp() {
     let path = dir.join("tok.json");
     fs::write(&path, "old").unwrap();
     fs::set_permissions(&path, Permissions::from_mode(0o640)).unwrap();
-    let locked = lock(
+    let locked = lock_with(
         &path,
         far(),
         Duration::from_secs(5),
         &Log::new(Level::Quiet),
+        Sweep::Scan,
     )
     .unwrap();
     assert_eq!(locked.read().unwrap(), b"old");
@@ -44,19 +45,21 @@ fn a_second_lock_waits_until_the_deadline() {
     let dir = scratch("wait");
     let path = dir.join("tok.json");
     fs::write(&path, "x").unwrap();
-    let _held = lock(
+    let _held = lock_with(
         &path,
         far(),
         Duration::from_secs(5),
         &Log::new(Level::Quiet),
+        Sweep::Scan,
     )
     .unwrap();
     let soon = Instant::now() + Duration::from_millis(100);
-    let Err(err) = lock(
+    let Err(err) = lock_with(
         &path,
         soon,
         Duration::from_millis(100),
         &Log::new(Level::Quiet),
+        Sweep::Scan,
     ) else {
         panic!("second lock must not be granted");
     };
@@ -74,11 +77,12 @@ fn stale_temps_are_removed_on_lock() {
     let other = dir.join(".other.json.sfrefresh-1-deadbeef.tmp");
     fs::write(&stale, "half").unwrap();
     fs::write(&other, "not ours").unwrap();
-    let _held = lock(
+    let _held = lock_with(
         &path,
         far(),
         Duration::from_secs(5),
         &Log::new(Level::Quiet),
+        Sweep::Scan,
     )
     .unwrap();
     assert!(!stale.exists());
@@ -89,18 +93,25 @@ fn stale_temps_are_removed_on_lock() {
 #[test]
 fn missing_file_and_directory_are_named() {
     let dir = scratch("missing");
-    let e = lock(
+    let e = lock_with(
         &dir.join("nope.json"),
         far(),
         Duration::from_secs(5),
         &Log::new(Level::Quiet),
+        Sweep::Scan,
     )
     .err()
     .unwrap();
     assert!(e.to_string().ends_with("nope.json: does not exist"), "{e}");
-    let e = lock(&dir, far(), Duration::from_secs(5), &Log::new(Level::Quiet))
-        .err()
-        .unwrap();
+    let e = lock_with(
+        &dir,
+        far(),
+        Duration::from_secs(5),
+        &Log::new(Level::Quiet),
+        Sweep::Scan,
+    )
+    .err()
+    .unwrap();
     assert!(e.to_string().ends_with("is not a regular file"), "{e}");
     fs::remove_dir_all(dir).unwrap();
 }

@@ -1,6 +1,7 @@
 //! Unit tests of option resolution: defaults, env fallbacks, precedence, and each usage error.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::*;
@@ -195,7 +196,6 @@ fn help_and_version_win() {
 #[test]
 fn usage_errors_name_the_flag() {
     assert!(usage_error(&["--client-id", "x"], &[]).contains("TOKEN_FILE"));
-    assert!(usage_error(&["--client-id", "x", "a", "b"], &[]).contains("'b'"));
     assert!(usage_error(&["--client-id", "x", "--bogus", "a"], &[]).contains("--bogus"));
     for (flag, value) in [
         ("--timeout", "0"),
@@ -220,4 +220,163 @@ fn usage_errors_name_the_flag() {
     // There is no flag that carries the secret itself, and the message says why.
     let m = usage_error(&["--client-id", "x", "--client-secret", "s", "a"], &[]);
     assert!(m.contains("--client-secret-file"), "{m}");
+}
+
+#[test]
+fn exec_refreshes_tokens_older_than_30_minutes_unless_told() {
+    let exec = |args: &[&str]| match parse_env(args, &[("SF_TOKEN_FILE", "env.json")]) {
+        Ok(Command::Exec(a)) => *a,
+        Ok(_) => panic!("expected exec"),
+        Err(e) => panic!("expected exec, got {e}"),
+    };
+    let a = exec(&["exec", "--", "cmd", "arg"]);
+    assert_eq!(a.refresh.target, TargetSpec::Path("env.json".into()));
+    assert_eq!(a.refresh.if_older_than, Some(Duration::from_secs(1800)));
+    assert_eq!(a.command, ["cmd", "arg"].map(OsString::from).to_vec());
+    let a = exec(&["exec", "--if-older-than", "0s", "t.json", "--", "cmd"]);
+    assert_eq!(a.refresh.if_older_than, Some(Duration::ZERO));
+    assert_eq!(a.refresh.print, None);
+}
+
+#[test]
+fn status_takes_several_files_and_checks_its_urls() {
+    let status = |args: &[&str], env: &[(&str, &str)]| match parse_env(args, env) {
+        Ok(Command::Status(a)) => *a,
+        Ok(_) => panic!("expected status"),
+        Err(e) => panic!("expected status, got {e}"),
+    };
+    let a = status(&["status", "a.json", "b.json", "--json"], &[]);
+    assert_eq!(a.files, ["a.json", "b.json"].map(PathBuf::from).to_vec());
+    assert!(a.json && !a.check && a.userinfo_url.is_none());
+    let a = status(&["status"], &[("SF_TOKEN_FILE", "env.json")]);
+    assert_eq!(a.files, vec![PathBuf::from("env.json")]);
+    let a = status(
+        &["status", "--check", "--userinfo-url", "https://idp/me", "t"],
+        &[],
+    );
+    assert_eq!(a.userinfo_url.as_deref(), Some("https://idp/me"));
+    assert!(usage_error(&["status"], &[]).contains("TOKEN_FILE"));
+}
+
+#[test]
+fn revoke_url_from_flag_or_env() {
+    let revoke = |args: &[&str], env: &[(&str, &str)]| match parse_env(args, env) {
+        Ok(Command::Revoke(a)) => *a,
+        Ok(_) => panic!("expected revoke"),
+        Err(e) => panic!("expected revoke, got {e}"),
+    };
+    let a = revoke(&["revoke", "t.json"], &[]);
+    assert_eq!((a.revoke_url, a.keep_file), (None, false));
+    let env = [("SF_REVOKE_URL", "https://env/revoke")];
+    let a = revoke(&["revoke", "--keep-file", "t.json"], &env);
+    assert!(a.keep_file);
+    assert_eq!(
+        a.revoke_url,
+        Some(Sourced {
+            value: "https://env/revoke".into(),
+            source: "SF_REVOKE_URL"
+        })
+    );
+    let a = revoke(&["revoke", "--revoke-url", "https://flag/r", "t"], &env);
+    assert_eq!(a.revoke_url.unwrap().source, "--revoke-url");
+    assert!(usage_error(&["revoke", "a", "b"], &[]).contains("'b'"));
+    assert!(
+        usage_error(&["revoke", "t"], &[("SF_REVOKE_URL", "ftp://x/r")]).contains("SF_REVOKE_URL")
+    );
+}
+
+#[test]
+fn each_flag_only_where_it_means_something() {
+    use crate::cli::Verb;
+    // Every verb-specific flag, and the verbs it belongs to.
+    let table: &[(&[&str], &[&str])] = &[
+        (&["--client-id", "x"], &["refresh", "exec", "revoke"]),
+        (&["--client-auth", "post"], &["refresh", "exec", "revoke"]),
+        (&["--verify-signature"], &["refresh", "exec"]),
+        (&["--if-older-than", "1h"], &["refresh", "exec", "status"]),
+        (&["--print", "token"], &["refresh"]),
+        (&["--json"], &["status"]),
+        (&["--check"], &["status"]),
+        (&["--revoke-url", "https://r/revoke"], &["revoke"]),
+        (&["--keep-file"], &["revoke"]),
+        (&["--jobs", "2"], &["refresh"]),
+        (&["--metrics-file", "m.prom"], &["refresh"]),
+        (&["--log-format", "text"], &["refresh"]),
+    ];
+    for (flag, verbs) in table {
+        for (word, _) in Verb::ALL {
+            let mut args = vec![*word];
+            args.extend_from_slice(flag);
+            args.extend(["t.json", "--", "cmd"]);
+            if *word != "exec" {
+                args.truncate(args.len() - 2);
+            }
+            let env = [("SF_CLIENT_SECRET", "s")];
+            match parse_env(&args, &env) {
+                Err(Error::Usage { message, .. }) if message.contains(" is only for ") => {
+                    assert!(!verbs.contains(word), "{args:?}: {message}");
+                    assert!(message.starts_with(flag[0]), "{message}");
+                    assert!(message.ends_with(&format!("not for 'sfrefresh {word}'")));
+                }
+                other => assert!(
+                    verbs.contains(word),
+                    "{args:?} should be refused, got {:?}",
+                    other.err()
+                ),
+            }
+        }
+    }
+}
+
+#[test]
+fn many_files_go_through_the_fleet() {
+    let one = args(&["--client-id", "x", "a"], &[]);
+    assert_eq!(one.fleet, None);
+    // --jobs alone changes nothing for one file.
+    assert_eq!(args(&["--client-id", "x", "-j", "8", "a"], &[]).fleet, None);
+    let many = args(&["--client-id", "x", "a", "b"], &[]);
+    let f = many.fleet.unwrap();
+    assert_eq!(f.paths, [PathBuf::from("a"), PathBuf::from("b")]);
+    assert_eq!(f.jobs, DEFAULT_JOBS);
+    assert!(!f.watch && !f.json && f.metrics_file.is_none());
+    let f = args(
+        &[
+            "--client-id",
+            "x",
+            "--files-from",
+            "-",
+            "--jobs=16",
+            "--metrics-file",
+            "m.prom",
+            "--log-format",
+            "json",
+        ],
+        &[],
+    )
+    .fleet
+    .unwrap();
+    assert_eq!(f.files_from, Some(PathBuf::from("-")));
+    assert_eq!((f.jobs, f.json), (16, true));
+    assert_eq!(f.metrics_file, Some(PathBuf::from("m.prom")));
+    // A directory is its *.json files; SF_TOKEN_FILE serves --watch.
+    let dir = std::env::temp_dir();
+    let d = args(&["--client-id", "x", dir.to_str().unwrap()], &[]);
+    assert!(d.fleet.is_some());
+    let w = args(
+        &["--client-id", "x", "--watch", "--if-older-than", "1h"],
+        &[("SF_TOKEN_FILE", "t.json")],
+    );
+    assert_eq!(w.fleet.unwrap().paths, [PathBuf::from("t.json")]);
+}
+
+#[test]
+fn fleet_usage_errors() {
+    let x = ["--client-id", "x"];
+    let with = |more: &[&str]| usage_error(&[&x[..], more].concat(), &[]);
+    assert!(with(&["--jobs", "0", "a", "b"]).contains("--jobs"));
+    assert!(with(&["--jobs", "65", "a", "b"]).contains("--jobs"));
+    assert!(with(&["--log-format", "xml", "a"]).contains("--log-format"));
+    assert!(with(&["a", "-"]).contains("'-'"));
+    assert!(with(&["--print", "token", "a", "b"]).contains("--print"));
+    assert!(with(&["--watch", "a"]).contains("--if-older-than"));
 }
