@@ -23,7 +23,7 @@ export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 
 export SFREFRESH_COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
 .PHONY: build test demo fake-salesforce static empty-root-test recipes-test bench install clean \
-	oidc-deps tools dist dist-test msrv-check
+	oidc-deps tools dist dist-test msrv-check fuzz
 
 build:
 	$(CARGO) build --release --locked
@@ -32,6 +32,35 @@ test:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	$(CARGO) test --locked
+
+# Each cargo-fuzz target (fuzz/fuzz_targets/) for FUZZ_SECONDS; a crash, a panic or
+# an input slower than 10 s fails. On the one stable toolchain: --sanitizer none needs
+# no nightly flag, and the crate is safe Rust. Seeds are read from fuzz/corpus/<target>,
+# what the fuzzer adds goes to target/fuzz-corpus/<target>, a crash to fuzz/artifacts/;
+# the build is in target/fuzz, so everything but a crash is under target/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS  = token_file answer no_proxy
+CARGO_FUZZ    = target/tools/bin/cargo-fuzz
+CARGO_FUZZ_VERSION = 0.13.2
+
+fuzz: $(CARGO_FUZZ)
+	$(CARGO_FUZZ) build --sanitizer none --target-dir target/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p target/fuzz-corpus/$$t; \
+		echo "make fuzz: $$t for $(FUZZ_SECONDS) s"; \
+		RUST_LIB_BACKTRACE=0 $(CARGO_FUZZ) run --sanitizer none --target-dir target/fuzz $$t \
+			target/fuzz-corpus/$$t fuzz/corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+			> target/fuzz-$$t.log 2>&1 || { \
+			grep -v -e '^#[0-9]' -e '^INFO:' -e '^WARNING:' target/fuzz-$$t.log | tail -n 80 >&2; \
+			echo "make fuzz: $$t failed; whole log: target/fuzz-$$t.log" >&2; exit 1; }; \
+		grep -e '^Done' -e '^stat::number_of_executed_units' -e '^stat::new_units_added' \
+			target/fuzz-$$t.log; \
+	done
+
+# cargo-fuzz from crates.io, built once into target/tools (about 25 s) and reused.
+$(CARGO_FUZZ):
+	$(CARGO) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked --root target/tools
 
 # Node packages for the interop tests against oidc-provider (tests/oidc.rs): npm ci,
 # only when package-lock.json changed since the last install. Without them those

@@ -114,9 +114,13 @@ impl Redactor {
         out
     }
 
-    /// Server text as it may be shown: secrets redacted, then sanitised.
+    /// Server text as it may be shown: secrets redacted, then sanitised. Cleaning can
+    /// join a secret that a control or format character split (`5Aep\x07861…`), or
+    /// fold a whitespace run inside one, so what it leaves is redacted again before
+    /// the cut.
     pub(crate) fn show(&self, text: &str) -> String {
-        sanitize(&self.redact(text))
+        let clean = clean(&self.redact(text), usize::MAX);
+        sanitize(&self.redact(&clean))
     }
 
     /// Server bytes as text: a bounded prefix decoded lossily, redacted, sanitised.
@@ -153,6 +157,11 @@ pub(crate) const MAX_SHOWN: usize = 300;
 /// control and bidi-override characters removed so a hostile server cannot drive the
 /// terminal, whitespace runs folded, and cut to `MAX_SHOWN` characters.
 pub(crate) fn sanitize(text: &str) -> String {
+    clean(text, MAX_SHOWN)
+}
+
+/// `sanitize`, cut at `max` characters.
+fn clean(text: &str, max: usize) -> String {
     let mut out = String::new();
     let mut shown = 0;
     let mut pending_space = false;
@@ -164,7 +173,9 @@ pub(crate) fn sanitize(text: &str) -> String {
         if c.is_control() || is_format_char(c) {
             continue;
         }
-        if shown >= MAX_SHOWN {
+        // A folded space counts too: the text shown is at most `max` characters,
+        // then the ellipsis.
+        if shown + usize::from(pending_space) >= max {
             out.push('…');
             return out;
         }
@@ -179,11 +190,18 @@ pub(crate) fn sanitize(text: &str) -> String {
     out
 }
 
-/// Unicode format characters that reorder or hide text (bidi overrides, zero-width).
+/// Unicode format characters (general category Cf, Unicode 16), which reorder or hide
+/// text: bidi marks, overrides and isolates (the Arabic letter mark too), zero-width
+/// characters, the soft hyphen, invisible operators, tag characters (which can carry a
+/// hidden copy of any ASCII text), and the few that join or prefix other characters.
 fn is_format_char(c: char) -> bool {
     matches!(c,
-        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
-        | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}')
+        '\u{AD}' | '\u{600}'..='\u{605}' | '\u{61C}' | '\u{6DD}' | '\u{70F}'
+        | '\u{890}'..='\u{891}' | '\u{8E2}' | '\u{180E}' | '\u{200B}'..='\u{200F}'
+        | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}'
+        | '\u{FEFF}' | '\u{FFF9}'..='\u{FFFB}' | '\u{110BD}' | '\u{110CD}'
+        | '\u{13430}'..='\u{1343F}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
 }
 
 /// An OS error in plain words, without Rust's `(os error N)` suffix.
@@ -218,12 +236,39 @@ mod tests {
     }
 
     #[test]
+    fn removes_every_format_character() {
+        // Found by the property tests (src/props.rs): these passed through before.
+        assert_eq!(sanitize("soft\u{AD}hyphen"), "softhyphen");
+        assert_eq!(
+            sanitize("a\u{61C}1 2"),
+            "a1 2",
+            "the Arabic letter mark is a bidi mark"
+        );
+        assert_eq!(sanitize("x\u{206A}\u{206F}y\u{180E}"), "xy");
+        // Tag characters spell ASCII invisibly: "\u{E0068}\u{E0069}" is a hidden "hi".
+        assert_eq!(sanitize("ok\u{E0001}\u{E0068}\u{E0069}\u{E007F}"), "ok");
+        assert_eq!(sanitize("\u{1D173}\u{13430}\u{1BCA0}\u{110BD}"), "");
+        // Neighbours of the ranges are ordinary characters and stay.
+        assert_eq!(
+            sanitize("\u{AC}\u{AE}\u{606}\u{E0080}"),
+            "\u{AC}\u{AE}\u{606}\u{E0080}"
+        );
+    }
+
+    #[test]
     fn cuts_long_text() {
         let long = "x".repeat(10_000);
         let s = sanitize(&long);
         assert_eq!(s.chars().count(), MAX_SHOWN + 1);
         assert!(s.ends_with('…'));
         assert_eq!(sanitize(&"y".repeat(MAX_SHOWN)), "y".repeat(MAX_SHOWN));
+        // Found by the property tests (src/props.rs): a space just before the limit
+        // was not counted, and this was 302 characters long.
+        let x = "x".repeat(MAX_SHOWN - 1);
+        assert_eq!(sanitize(&format!("{x} ab")), format!("{x}…"));
+        assert_eq!(sanitize(&format!("{x} a")), format!("{x}…"));
+        assert_eq!(sanitize(&format!("{x}a b")), format!("{x}a…"));
+        assert_eq!(sanitize(&format!("{x}a ")), format!("{x}a"));
     }
 
     #[test]
@@ -249,6 +294,30 @@ mod tests {
             assert!(shown.contains("[redacted]"), "{echoed} -> {shown}");
             assert!(!shown.contains("5Aep861"), "{echoed} -> {shown}");
         }
+    }
+
+    #[test]
+    fn a_secret_split_by_what_sanitising_removes_is_redacted() {
+        // Found by the property tests (src/props.rs): "%A\x07A0" was shown as "%AA0".
+        let mut r = Redactor::default();
+        r.add_str("%AA0");
+        assert_eq!(
+            r.show("%A\x07A0 %AA0 %A\u{200B}A0"),
+            "[redacted] [redacted] [redacted]"
+        );
+        let mut r = Redactor::default();
+        r.add_str("5Aep861.a b");
+        for echoed in [
+            "x 5Aep\x1b861.a b y",
+            "x 5Aep861.\u{AD}a\u{202E} b y",
+            "x 5Aep861.a\r\n\t b y",
+        ] {
+            assert_eq!(r.show(echoed), "x [redacted] y", "{echoed:?}");
+        }
+        // The cut comes after both passes: never half a secret at the end.
+        let long = format!("{}5Aep\x07861.a b", "z".repeat(MAX_SHOWN - 4));
+        let shown = r.show(&long);
+        assert_eq!(shown, format!("{}[red…", "z".repeat(MAX_SHOWN - 4)));
     }
 
     #[test]
