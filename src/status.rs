@@ -127,8 +127,15 @@ fn examine(args: &StatusArgs, path: &Path) -> (Facts, Vec<Error>) {
     facts.age = token::age(&doc, now);
     facts.access_token = token::access_token(&doc).is_ok();
     facts.idle = facts.age.is_some_and(|a| a > IDLE_WARNING);
+    // A file that login made with a grant that mints (JWT bearer, client credentials)
+    // has no refresh token by design: a refresh mints again.
+    let mints = doc
+        .get(crate::grant::GRANT)
+        .and_then(Value::as_str)
+        .is_some_and(|g| g != "refresh-token");
     match token::refresh_token(&doc) {
         Ok(_) => facts.refresh_token = true,
+        Err(_) if mints => {}
         Err(p) => errors.push(Error::token_file(
             &facts.file,
             format!("{p}, so it cannot be refreshed"),

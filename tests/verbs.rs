@@ -1476,3 +1476,25 @@ fn revoke_says_when_the_file_cannot_go_after_the_token_is_revoked() {
         );
     }
 }
+
+#[test]
+fn status_takes_a_minted_file_without_a_refresh_token_as_healthy() {
+    let dir = TempDir::new();
+    let minted = dir.write(
+        "minted.json",
+        r#"{"access_token":"00Dx!AQ.minted","instance_url":"https://acme.my.salesforce.com","client_id":"3MVG9.client-id","sfrefresh_grant":"jwt-bearer","sfrefresh_username":"ci@acme.com"}"#,
+    );
+    let out = run(status().arg(&minted));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("  refresh token: absent\n"),
+        "{}",
+        out.stdout
+    );
+    // Without the recorded grant, the same file cannot be refreshed: exit 3.
+    let plain = dir.write(
+        "plain.json",
+        r#"{"access_token":"00Dx!AQ.minted","instance_url":"https://acme.my.salesforce.com"}"#,
+    );
+    assert_eq!(run(status().arg(&plain)).code, 3);
+}
