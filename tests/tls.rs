@@ -8,21 +8,6 @@ fn cacert() -> String {
     cert_path("ca.pem").to_string_lossy().into_owned()
 }
 
-fn with_url(url: &str, file: &std::path::Path, extra: &[&str]) -> std::process::Command {
-    let mut cmd = sfrefresh();
-    cmd.args([
-        "--client-id",
-        CLIENT_ID,
-        "--token-url",
-        url,
-        "--timeout",
-        "10",
-    ])
-    .args(extra)
-    .arg(file);
-    cmd
-}
-
 // ---- TLS ----
 
 #[test]
@@ -31,7 +16,7 @@ fn trusted_through_cacert_by_ip_and_by_name() {
         let server = Server::tls("server", vec![Reply::token("tls-access")]);
         let dir = TempDir::new();
         let file = dir.write("tok.json", TOKEN);
-        let out = run(&mut with_url(
+        let out = run(&mut refresh_at(
             &server.url_for(host),
             &file,
             &["--cacert", &cacert(), "--print", "token"],
@@ -51,7 +36,7 @@ fn trusted_through_ssl_cert_file() {
     let server = Server::tls("server", vec![Reply::token("tls-access")]);
     let dir = TempDir::new();
     let file = dir.write("tok.json", TOKEN);
-    let mut cmd = with_url(&server.url(), &file, &["-q"]);
+    let mut cmd = refresh_at(&server.url(), &file, &["-q"]);
     cmd.env("SSL_CERT_FILE", cacert());
     let out = run(&mut cmd);
     assert_eq!((out.code, out.stderr.as_str()), (0, ""));
@@ -61,7 +46,7 @@ fn tls_failure(cert: &str, extra: &[&str]) -> Out {
     let server = Server::tls(cert, vec![Reply::token("never")]);
     let dir = TempDir::new();
     let file = dir.write("tok.json", TOKEN);
-    let out = run(&mut with_url(&server.url(), &file, extra));
+    let out = run(&mut refresh_at(&server.url(), &file, extra));
     assert_eq!(out.code, 4, "{}", out.stderr);
     assert!(
         out.stderr.starts_with(&format!(
@@ -135,7 +120,7 @@ fn cacert_problems_are_usage_errors_naming_the_path() {
             "is not a valid PEM file",
         ),
     ] {
-        let out = run(&mut with_url(&server.url(), &file, &["--cacert", &path]));
+        let out = run(&mut refresh_at(&server.url(), &file, &["--cacert", &path]));
         assert_eq!(out.code, 2, "{}", out.stderr);
         assert!(
             out.stderr.contains(problem) && out.stderr.contains(&path),
@@ -143,7 +128,7 @@ fn cacert_problems_are_usage_errors_naming_the_path() {
             out.stderr
         );
     }
-    let mut cmd = with_url(&server.url(), &file, &[]);
+    let mut cmd = refresh_at(&server.url(), &file, &[]);
     cmd.env("SSL_CERT_FILE", &key);
     let out = run(&mut cmd);
     assert_eq!(out.code, 2);
@@ -163,7 +148,7 @@ fn plain_http_to_a_network_host_is_refused_before_connecting() {
     let proxy = ConnectProxy::start();
     let dir = TempDir::new();
     let file = dir.write("tok.json", TOKEN);
-    let mut cmd = with_url(
+    let mut cmd = refresh_at(
         "http://token.example.invalid/services/oauth2/token",
         &file,
         &[],
@@ -324,7 +309,7 @@ fn https_proxy_tunnels_and_no_proxy_bypasses() {
     let url = server.url_for("localhost");
     let base = ["--cacert", &cacert(), "--print", "token", "-q"];
 
-    let mut cmd = with_url(&url, &file, &base);
+    let mut cmd = refresh_at(&url, &file, &base);
     cmd.env("HTTPS_PROXY", proxy.url());
     let out = run(&mut cmd);
     assert_eq!(
@@ -339,7 +324,7 @@ fn https_proxy_tunnels_and_no_proxy_bypasses() {
     );
 
     for no_proxy in ["localhost", "*", "example.com,.localhost"] {
-        let mut cmd = with_url(
+        let mut cmd = refresh_at(
             &url,
             &file,
             &[
@@ -367,7 +352,7 @@ fn https_proxy_tunnels_and_no_proxy_bypasses() {
     let other = ConnectProxy::start();
     let server = Server::tls("server", vec![Reply::token("a"), Reply::token("b")]);
     let url = server.url_for("localhost");
-    let mut cmd = with_url(
+    let mut cmd = refresh_at(
         &url,
         &file,
         &["--cacert", &cacert(), "-q", "--proxy", &other.url()],
@@ -375,7 +360,7 @@ fn https_proxy_tunnels_and_no_proxy_bypasses() {
     cmd.env("HTTPS_PROXY", proxy.url());
     assert_eq!(run(&mut cmd).code, 0);
     assert_eq!(other.targets().len(), 1);
-    let mut cmd = with_url(&url, &file, &["--cacert", &cacert(), "-q", "--no-proxy"]);
+    let mut cmd = refresh_at(&url, &file, &["--cacert", &cacert(), "-q", "--no-proxy"]);
     cmd.env("HTTPS_PROXY", proxy.url())
         .env("ALL_PROXY", proxy.url());
     assert_eq!(run(&mut cmd).code, 0);
@@ -389,7 +374,7 @@ fn all_proxy_is_the_fallback_and_credentials_are_never_printed() {
     let dir = TempDir::new();
     let file = dir.write("tok.json", TOKEN);
     let with_creds = format!("http://ops:pr0xy-pw@127.0.0.1:{}", proxy.addr.port());
-    let mut cmd = with_url(&server.url(), &file, &["--cacert", &cacert(), "-v"]);
+    let mut cmd = refresh_at(&server.url(), &file, &["--cacert", &cacert(), "-v"]);
     cmd.env("ALL_PROXY", &with_creds);
     let out = run(&mut cmd);
     assert_eq!(out.code, 0, "{}", out.stderr);
@@ -410,7 +395,7 @@ fn all_proxy_is_the_fallback_and_credentials_are_never_printed() {
 fn a_bad_proxy_is_a_usage_error() {
     let dir = TempDir::new();
     let file = dir.write("tok.json", TOKEN);
-    let out = run(&mut with_url(
+    let out = run(&mut refresh_at(
         "https://127.0.0.1:9/t",
         &file,
         &["--proxy", "socks5://u:secretpw@h:1"],
