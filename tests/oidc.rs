@@ -265,6 +265,19 @@ impl OidcProvider {
         self.process.log.lock().unwrap().clone()
     }
 
+    /// Waits (up to 5 s) until the provider's log holds `needle`: node writes its log
+    /// asynchronously, so a line about a request may come after the answer to it.
+    pub fn log_has(&self, needle: &str) -> bool {
+        let started = std::time::Instant::now();
+        while !self.log().contains(needle) {
+            if started.elapsed() > Duration::from_secs(5) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+
     /// The provider's port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         parse_url(&self.issuer).map(|u| u.port).unwrap_or(0)
@@ -1768,8 +1781,7 @@ fn refresh_rotates_and_a_replay_revokes_the_whole_family() {
         "grant request is invalid",
     );
     assert!(
-        op.log()
-            .contains("invalid_grant: grant request is invalid (refresh token already used)"),
+        op.log_has("invalid_grant: grant request is invalid (refresh token already used)"),
         "{}",
         op.log()
     );
