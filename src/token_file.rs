@@ -165,16 +165,48 @@ pub(crate) fn read_unlocked(path: &Path) -> Result<Vec<u8>, Error> {
     let fail = |problem: String| Error::token_file(&path.display().to_string(), problem);
     let real = fs::canonicalize(path).map_err(|e| fail(io_problem("resolve it", &e)))?;
     let (file, _) = open_regular(&real).map_err(fail)?;
+    read_capped(&file).map_err(fail)
+}
+
+/// A token file read whole, up to `MAX_FILE`: the cap keeps a wrong path from eating
+/// memory, and what sfrefresh writes always fits under it. The error is the problem.
+pub(crate) fn read_capped(mut file: &File) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
-    file.take(MAX_FILE + 1)
+    (&mut file)
+        .take(MAX_FILE + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| fail(io_problem("read it", &e)))?;
+        .map_err(|e| io_problem("read it", &e))?;
     if bytes.len() as u64 > MAX_FILE {
-        return Err(fail(
-            "is larger than 1 MiB, so it is not a token file".into(),
-        ));
+        return Err("is larger than 1 MiB, so it is not a token file".into());
     }
     Ok(bytes)
+}
+
+/// A file name cut so that every name derived from it (temp and rescue files) stays
+/// within the file system's 255-byte limit.
+pub(crate) fn short(name: Option<&std::ffi::OsStr>) -> String {
+    let name = name
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut cut = name.len().min(200);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    name.get(..cut).unwrap_or_default().to_string()
+}
+
+/// Creates `.SHORT.sfrefresh-PID-RANDOM.tmp` in `dir`, private from the first byte: the
+/// name `lock` cleans up after a killed run, removed on drop unless disarmed.
+fn new_temp(dir: &Path, short: &str) -> io::Result<(TempFile, File)> {
+    let mut name = format!(".{short}.sfrefresh-").into_bytes();
+    name.extend(format!("{}-{:08x}.tmp", std::process::id(), random_u64() as u32).bytes());
+    let path = dir.join(OsString::from_vec(name));
+    let file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)?;
+    Ok((TempFile(Some(path)), file))
 }
 
 /// Opens a regular file for reading without ever blocking: `stat` first (opening a
@@ -209,34 +241,16 @@ impl LockedFile {
 
     /// Reads the whole file through the locked descriptor.
     pub(crate) fn read(&self) -> Result<Vec<u8>, Error> {
-        let mut bytes = Vec::new();
-        (&self.file)
-            .take(MAX_FILE + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| self.error(io_problem("read it", &e)))?;
-        if bytes.len() as u64 > MAX_FILE {
-            return Err(self.error("is larger than 1 MiB, so it is not a token file"));
-        }
-        Ok(bytes)
+        read_capped(&self.file).map_err(|p| self.error(p))
     }
 
     pub(crate) fn dir(&self) -> &Path {
         self.real.parent().unwrap_or(Path::new("."))
     }
 
-    /// The file's name, cut so that every name derived from it (temp and rescue files)
-    /// stays within the file system's 255-byte limit.
+    /// The file's name, cut for the names derived from it (see `short`).
     pub(crate) fn short_name(&self) -> String {
-        let name = self
-            .real
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut cut = name.len().min(200);
-        while !name.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        name[..cut].to_string()
+        short(self.real.file_name())
     }
 
     fn temp_prefix(&self) -> String {
@@ -264,24 +278,15 @@ impl LockedFile {
         }
     }
 
+    // Private from the first byte; the old file's mode is applied after chown.
     fn create_temp(&self) -> Result<(TempFile, File), Error> {
-        let mut name = self.temp_prefix().into_bytes();
-        name.extend(format!("{}-{:08x}.tmp", std::process::id(), random_u64() as u32).bytes());
-        let path = self.dir().join(OsString::from_vec(name));
-        // Private from the first byte; the old file's mode is applied after chown.
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| {
-                self.error(format!(
-                    "cannot be saved: cannot create a file in {}: {}; nothing was sent",
-                    self.dir().display(),
-                    io_problem("write there", &e).trim_start_matches("cannot write there: ")
-                ))
-            })?;
-        Ok((TempFile(Some(path)), file))
+        new_temp(self.dir(), &self.short_name()).map_err(|e| {
+            self.error(format!(
+                "cannot be saved: cannot create a file in {}: {}; nothing was sent",
+                self.dir().display(),
+                io_problem("write there", &e).trim_start_matches("cannot write there: ")
+            ))
+        })
     }
 
     /// Proves, before anything is sent, that a new file of `size` bytes can be written

@@ -3,18 +3,14 @@
 //! or Ctrl-C ever sees an empty or half-written token file, and an existing file is never
 //! replaced here (the caller locks and replaces it as a refresh does).
 
-use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
-use std::os::unix::ffi::OsStringExt;
+use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::{TempFile, io_problem, reserve, space_problem};
-use crate::clock::random_u64;
 use crate::error::Error;
 use crate::report::{Log, io_words};
-use crate::token::MAX_FILE;
 
 /// What `create` found.
 #[derive(Debug, PartialEq, Eq)]
@@ -53,14 +49,9 @@ impl NewFile {
                 io_problem("be used", &e)
             ))
         })?;
-        let full = name.to_string_lossy();
-        let mut cut = full.len().min(200);
-        while !full.is_char_boundary(cut) {
-            cut -= 1;
-        }
         Ok(NewFile {
             path: dir.join(name),
-            short: full.get(..cut).unwrap_or_default().to_string(),
+            short: super::short(Some(name)),
             dir,
             shown,
         })
@@ -101,34 +92,20 @@ impl NewFile {
             Err(e) => return Err(self.error(io_problem("resolve it", &e))),
         };
         let (file, _) = super::open_regular(&real).map_err(|p| self.error(p))?;
-        let mut bytes = Vec::new();
-        file.take(MAX_FILE + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| self.error(io_problem("read it", &e)))?;
-        if bytes.len() as u64 > MAX_FILE {
-            return Err(self.error("is larger than 1 MiB, so it is not a token file"));
-        }
-        Ok(Some(bytes))
+        super::read_capped(&file)
+            .map(Some)
+            .map_err(|p| self.error(p))
     }
 
     /// `.NAME.sfrefresh-PID-RANDOM.tmp`: the prefix `lock` cleans up after a killed run.
     fn create_temp(&self) -> Result<(TempFile, File), Error> {
-        let mut name = format!(".{}.sfrefresh-", self.short).into_bytes();
-        name.extend(format!("{}-{:08x}.tmp", std::process::id(), random_u64() as u32).bytes());
-        let path = self.dir.join(OsString::from_vec(name));
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-            .map_err(|e| {
-                self.error(format!(
-                    "cannot be created: {} in {}",
-                    io_problem("write there", &e).trim_start_matches("cannot write there: "),
-                    self.dir.display()
-                ))
-            })?;
-        Ok((TempFile(Some(path)), file))
+        super::new_temp(&self.dir, &self.short).map_err(|e| {
+            self.error(format!(
+                "cannot be created: {} in {}",
+                io_problem("write there", &e).trim_start_matches("cannot write there: "),
+                self.dir.display()
+            ))
+        })
     }
 
     /// Proves, before anything is sent, that a file of `size` bytes can be created here:
@@ -207,6 +184,7 @@ fn problem_of(e: Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::random_u64;
     use crate::report::Level;
     use std::os::unix::fs::PermissionsExt;
 
