@@ -29,6 +29,7 @@ mod tls;
 mod token;
 mod token_file;
 mod watch;
+mod wire;
 
 #[cfg(test)]
 mod props;

@@ -3,24 +3,21 @@
 //! started answering, which decides whether a failed attempt may be sent again.
 
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use rustls::pki_types::ServerName;
-use rustls::{ClientConnection, StreamOwned};
 use ureq::Agent;
 use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
-use ureq::unversioned::transport::time::{Duration as UreqDuration, Instant as UreqInstant};
 use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, Either, LazyBuffers, NextTimeout, TcpConnector,
-    Transport, TransportAdapter,
+    Buffers, ConnectionDetails, Connector, NextTimeout, TcpConnector, Transport, TransportAdapter,
 };
 
 use crate::proxy::{ProxyUrl, Route};
 use crate::tls::Roots;
+use crate::wire::Tls;
 
 /// ureq's default is 128 KiB for each of the input and output buffers of a connection
 /// (and the TCP and TLS layers each have a pair). A token request is under 1 KiB and
@@ -311,100 +308,6 @@ fn read_connect_answer(
             )));
         }
         transport.buffers().input_consume(0);
-    }
-}
-
-/// TLS with the run's shared rustls configuration (`tls::Roots`): ureq's own connector
-/// builds a configuration per agent from its `RootCerts`, which costs a full trust-anchor
-/// parse of every certificate and a hash of all of them per connection, and shares no
-/// session cache between agents.
-#[derive(Debug)]
-struct Tls(Roots);
-
-impl<In: Transport> Connector<In> for Tls {
-    type Out = Either<In, TlsTransport>;
-
-    fn connect(
-        &self,
-        details: &ConnectionDetails,
-        chained: Option<In>,
-    ) -> Result<Option<Self::Out>, ureq::Error> {
-        let Some(transport) = chained else {
-            return Ok(None);
-        };
-        if !details.needs_tls() || transport.is_tls() {
-            return Ok(Some(Either::A(transport)));
-        }
-        let host = details
-            .uri
-            .host()
-            .unwrap_or_default()
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        let name = ServerName::try_from(host.to_string())
-            .map_err(|_| ureq::Error::Tls("the host name is not valid for TLS"))?;
-        let mut conn = ClientConnection::new((self.0).0.clone(), name)?;
-        let mut sock = TransportAdapter::new(transport.boxed(), details.current_time.clone());
-        // The handshake gets what is left of the time that started with the connection.
-        let mut timeout = details.timeout;
-        if let (UreqDuration::Exact(after), UreqInstant::Exact(start), UreqInstant::Exact(now)) =
-            (timeout.after, details.now, (details.current_time)())
-        {
-            timeout.after = UreqDuration::Exact(after.saturating_sub(now - start));
-        }
-        sock.set_timeout(timeout);
-        conn.complete_io(&mut sock)?;
-        Ok(Some(Either::B(TlsTransport {
-            buffers: LazyBuffers::new(
-                details.config.input_buffer_size(),
-                details.config.output_buffer_size(),
-            ),
-            stream: StreamOwned { conn, sock },
-        })))
-    }
-}
-
-struct TlsTransport {
-    buffers: LazyBuffers,
-    stream: StreamOwned<ClientConnection, TransportAdapter>,
-}
-
-impl fmt::Debug for TlsTransport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TlsTransport")
-    }
-}
-
-impl Transport for TlsTransport {
-    fn buffers(&mut self) -> &mut dyn Buffers {
-        &mut self.buffers
-    }
-
-    fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
-        self.stream.get_mut().set_timeout(timeout);
-        let output = self
-            .buffers
-            .output()
-            .get(..amount)
-            .ok_or(ureq::Error::Tls("output larger than its buffer"))?;
-        self.stream.write_all(output)?;
-        Ok(())
-    }
-
-    fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        self.stream.get_mut().set_timeout(timeout);
-        let input = self.buffers.input_append_buf();
-        let amount = self.stream.read(input)?;
-        self.buffers.input_appended(amount);
-        Ok(amount > 0)
-    }
-
-    fn is_open(&mut self) -> bool {
-        self.stream.get_mut().get_mut().is_open()
-    }
-
-    fn is_tls(&self) -> bool {
-        true
     }
 }
 
