@@ -33,71 +33,6 @@ pub(crate) fn io_problem(what: &str, e: &io::Error) -> String {
     }
 }
 
-/// How a run finds the temp files a killed run left beside a token file.
-#[derive(Clone, Copy)]
-pub(crate) enum Sweep<'a> {
-    /// Read the directory now (one file per run).
-    Scan,
-    /// From one read of each directory for the whole run: a run over a thousand files in
-    /// one directory must not read it a thousand times.
-    Known(&'a Leftovers),
-}
-
-/// The temp files (`.NAME.sfrefresh-….tmp`) found by one read of each directory, kept
-/// until the lock of their token file is held. Only a lock holder writes temps, so one
-/// found before is either gone by then (renamed into place) or a leftover. Temps a crash
-/// leaves after the read are the next run's to remove.
-#[derive(Debug, Default)]
-pub(crate) struct Leftovers(std::sync::Mutex<Vec<(PathBuf, Vec<OsString>)>>);
-
-impl Leftovers {
-    /// The leftovers in `dir` whose names start with `prefix`, taken out of the list;
-    /// the directory is read the first time it is asked about.
-    fn take(&self, dir: &Path, prefix: &str) -> Vec<PathBuf> {
-        let Ok(mut dirs) = self.0.lock() else {
-            return Vec::new();
-        };
-        let at = match dirs.iter().position(|(d, _)| d == dir) {
-            Some(at) => at,
-            None => {
-                let names = temp_names(dir, "");
-                dirs.push((dir.to_path_buf(), names));
-                dirs.len() - 1
-            }
-        };
-        let Some((_, names)) = dirs.get_mut(at) else {
-            return Vec::new();
-        };
-        let mut taken = Vec::new();
-        names.retain(|n| {
-            let ours = n.to_string_lossy().starts_with(prefix);
-            if ours {
-                taken.push(dir.join(n));
-            }
-            !ours
-        });
-        taken
-    }
-}
-
-/// The names in `dir` of sfrefresh temp files whose names start with `prefix`.
-fn temp_names(dir: &Path, prefix: &str) -> Vec<OsString> {
-    let Ok(entries) = fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    entries
-        .flatten()
-        .map(|e| e.file_name())
-        .filter(|name| {
-            let name = name.to_string_lossy();
-            name.starts_with(prefix)
-                && name.starts_with('.')
-                && name.contains(".sfrefresh-")
-                && name.ends_with(".tmp")
-        })
-        .collect()
-}
-
 /// Opens and locks `path`, waiting for other sfrefresh runs until `deadline`.
 ///
 /// `rename` gives the path a new inode, so a lock taken on the old inode while another
@@ -171,7 +106,9 @@ pub(crate) fn read_unlocked(path: &Path) -> Result<Vec<u8>, Error> {
 /// A token file read whole, up to `MAX_FILE`: the cap keeps a wrong path from eating
 /// memory, and what sfrefresh writes always fits under it. The error is the problem.
 pub(crate) fn read_capped(mut file: &File) -> Result<Vec<u8>, String> {
-    let mut bytes = Vec::new();
+    // Sized from the file, so a token file is one read, not a doubling series of them.
+    let hint = file.metadata().map_or(0, |m| m.len().min(MAX_FILE));
+    let mut bytes = Vec::with_capacity(hint as usize + 1);
     (&mut file)
         .take(MAX_FILE + 1)
         .read_to_end(&mut bytes)
@@ -296,7 +233,7 @@ impl LockedFile {
         let (temp, file) = self.create_temp()?;
         let nothing_sent =
             |problem: String| self.error(format!("cannot be saved: {problem}; nothing was sent"));
-        reserve(&file, size).map_err(|e| nothing_sent(space_problem(&e, size)))?;
+        room_for(&file, size).map_err(|e| nothing_sent(space_problem(&e, size)))?;
         let ours = file.metadata().map_err(|e| nothing_sent(io_words(&e)))?;
         drop(file);
         drop(temp);
@@ -376,29 +313,41 @@ impl LockedFile {
     }
 }
 
-/// Reserves `size` bytes for `file`: fallocate where the file system has it, else a
-/// look at the free space (statvfs).
-fn reserve(file: &File, size: u64) -> io::Result<()> {
+/// Whether a file of `size` bytes fits where `file` is: the file-size limit (`ulimit -f`)
+/// and the free space of its file system (what root may use for root). Not
+/// `fallocate`: reserving and freeing blocks is journalled, measured 0.09 ms per refresh
+/// on ext4 (4% of one), and what it adds, a disk quota, is left to the save (whose
+/// failure keeps the answer in a rescue file).
+// rlim_t and fsblkcnt_t are u64 here but 32-bit on some targets, hence the casts.
+#[allow(clippy::unnecessary_cast)]
+fn room_for(file: &File, size: u64) -> io::Result<()> {
     use std::os::fd::AsRawFd;
-    let len = libc::off_t::try_from(size).unwrap_or(libc::off_t::MAX);
-    // SAFETY: a valid open descriptor; posix_fallocate touches nothing else.
-    let rc = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len) };
-    match rc {
-        0 => Ok(()),
-        libc::EOPNOTSUPP | libc::EINVAL | libc::ENOSYS => {
-            // SAFETY: statvfs fills the zeroed struct we own.
-            let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-            if unsafe { libc::fstatvfs(file.as_raw_fd(), &mut st) } != 0 {
-                return Ok(()); // cannot tell: the save itself will say
-            }
-            let free = (st.f_bavail as u64).saturating_mul(st.f_frsize as u64);
-            if free < size {
-                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
-            }
-            Ok(())
-        }
-        errno => Err(io::Error::from_raw_os_error(errno)),
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) } == 0
+        && limit.rlim_cur != libc::RLIM_INFINITY
+        && (limit.rlim_cur as u64) < size
+    {
+        return Err(io::Error::from_raw_os_error(libc::EFBIG));
     }
+    // SAFETY: statvfs fills the zeroed struct we own.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatvfs(file.as_raw_fd(), &mut st) } != 0 || st.f_blocks == 0 {
+        return Ok(()); // cannot tell (some FUSE file systems say nothing): the save will
+    }
+    // SAFETY: geteuid has no failure and no arguments.
+    let blocks = if unsafe { libc::geteuid() } == 0 {
+        st.f_bfree
+    } else {
+        st.f_bavail
+    };
+    if (blocks as u64).saturating_mul(st.f_frsize as u64) < size {
+        return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+    }
+    Ok(())
 }
 
 fn space_problem(e: &io::Error, size: u64) -> String {
@@ -432,7 +381,11 @@ impl Drop for TempFile {
 }
 
 mod create;
+mod leftovers;
+
 pub(crate) use create::{Created, NewFile};
+use leftovers::temp_names;
+pub(crate) use leftovers::{Leftovers, Sweep};
 
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::{TempFile, io_problem, reserve, space_problem};
+use super::{TempFile, io_problem, room_for, space_problem};
 use crate::error::Error;
 use crate::report::{Log, io_words};
 
@@ -114,7 +114,7 @@ impl NewFile {
         let (temp, file) = self
             .create_temp()
             .map_err(|e| self.error(format!("{}; nothing was sent", problem_of(e))))?;
-        reserve(&file, size).map_err(|e| {
+        room_for(&file, size).map_err(|e| {
             self.error(format!(
                 "cannot be created: {}; nothing was sent",
                 space_problem(&e, size)
