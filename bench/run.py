@@ -15,6 +15,7 @@ Usage: python3 bench/run.py [--bin dist/sfrefresh] [--floor FLOOR] [--runs N]
 import argparse
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -119,6 +120,18 @@ def run_once(measure, argv, env):
     if done.returncode != 0 or len(fields) != 3 or fields[2] != "0":
         sys.exit(f"bench: {argv[0]} failed: {done.stdout} {done.stderr}")
     return int(fields[0]) / 1e9, int(fields[1])
+
+
+def shuffled(contenders, round_no):
+    """The contenders of one round in a shuffled order, the same on every machine. Not a
+    rotation: a rotation keeps neighbours, so each contender always ran right after the
+    same other one (the floor after a light sfrefresh run, sfrefresh after curl with its
+    12 MiB of OpenSSL), and that neighbour's cache and page-cache traces counted
+    against it: measured 1.20 for sfrefresh / floor with the rotation, 1.06 with the
+    three light contenders alone."""
+    order = list(contenders)
+    random.Random(round_no).shuffle(order)
+    return order
 
 
 def budgets(m):
@@ -245,7 +258,7 @@ def main():
         rss = {name: [] for name, _ in contenders}
         for i in range(args.runs):
             reset()
-            order = contenders[i % len(contenders):] + contenders[:i % len(contenders)]
+            order = shuffled(contenders, i)
             for name, argv in order:
                 wall, peak = run_once(measure, argv, envs[name])
                 times[name].append(wall)
@@ -262,7 +275,7 @@ def main():
         fleet_times = {name: [] for name, _ in fleet}
         fleet_rss = {name: [] for name, _ in fleet}
         for i in range(args.fleet_runs):
-            order = fleet[i % len(fleet):] + fleet[:i % len(fleet)]
+            order = shuffled(fleet, i)
             for name, argv in order:
                 make_tokens(fleet_dir, args.fleet_files)
                 wall, peak = run_once(measure, argv, env)
