@@ -203,35 +203,6 @@ fn find(hay: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
 /// whether that was the `-` or the end; `None` for any other character, a dangling
 /// sextet or data after padding.
 fn decode_base64(text: &[u8], out: &mut Vec<u8>, want: usize) -> Option<(usize, bool)> {
-    const SKIP: u8 = 0xFE;
-    const BAD: u8 = 0xFF;
-    const PAD: u8 = 0xFD;
-    static TABLE: [u8; 256] = {
-        let mut t = [BAD; 256];
-        let mut i = 0;
-        while i < 26 {
-            t[b'A' as usize + i] = i as u8;
-            t[b'a' as usize + i] = 26 + i as u8;
-            i += 1;
-        }
-        let mut d = 0;
-        while d < 10 {
-            t[b'0' as usize + d] = 52 + d as u8;
-            d += 1;
-        }
-        t[b'+' as usize] = 62;
-        t[b'/' as usize] = 63;
-        t[b'=' as usize] = PAD;
-        t[b' ' as usize] = SKIP;
-        t[b'\t' as usize] = SKIP;
-        t[b'\r' as usize] = SKIP;
-        t[b'\n' as usize] = SKIP;
-        t
-    };
-    // Bytes are gathered 48 at a time (one `extend` per PEM line), and four characters
-    // that are all in the alphabet, as nearly all are, are decoded at once.
-    let mut chunk = [0u8; 48];
-    let mut filled = 0;
     let mut acc: u32 = 0;
     let mut n = 0u32;
     let mut pads = 0;
@@ -239,28 +210,22 @@ fn decode_base64(text: &[u8], out: &mut Vec<u8>, want: usize) -> Option<(usize, 
     let goal = out.len().saturating_add(want);
     let stop = loop {
         if n == 0 && out.len() >= goal {
-            out.extend_from_slice(chunk.get(..filled)?);
             return Some((i, false));
         }
-        if n == 0
-            && let Some(&[a, b, c, d]) = text.get(i..i + 4)
-        {
-            let v = [a, b, c, d].map(|x| TABLE[usize::from(x)]);
-            if v[0] | v[1] | v[2] | v[3] < 64 && pads == 0 {
-                let x = u32::from(v[0]) << 18
-                    | u32::from(v[1]) << 12
-                    | u32::from(v[2]) << 6
-                    | u32::from(v[3]);
-                chunk.get_mut(filled..filled + 3)?.copy_from_slice(&[
-                    (x >> 16) as u8,
-                    (x >> 8) as u8,
-                    x as u8,
-                ]);
-                filled += 3;
-                if filled == chunk.len() {
-                    out.extend_from_slice(&chunk);
-                    filled = 0;
-                }
+        // A PEM line is 64 characters of the alphabet: 48 bytes at once. What is left of
+        // a line and any other wrapping take the quads and the byte-at-a-time path.
+        if n == 0 && pads == 0 {
+            if let Some(run) = text.get(i..i + 64)
+                && let Some(bytes) = decode_run::<64, 48>(run)
+            {
+                out.extend_from_slice(&bytes);
+                i += 64;
+                continue;
+            }
+            if let Some(quad) = text.get(i..i + 4)
+                && let Some(bytes) = decode_run::<4, 3>(quad)
+            {
+                out.extend_from_slice(&bytes);
                 i += 4;
                 continue;
             }
@@ -268,7 +233,7 @@ fn decode_base64(text: &[u8], out: &mut Vec<u8>, want: usize) -> Option<(usize, 
         let Some(&b) = text.get(i) else {
             break text.len();
         };
-        let v = TABLE[usize::from(b)];
+        let v = BASE64[usize::from(b)];
         if v < 64 {
             if pads > 0 {
                 return None;
@@ -276,13 +241,7 @@ fn decode_base64(text: &[u8], out: &mut Vec<u8>, want: usize) -> Option<(usize, 
             acc = acc << 6 | u32::from(v);
             n += 1;
             if n == 4 {
-                let bytes = [(acc >> 16) as u8, (acc >> 8) as u8, acc as u8];
-                chunk.get_mut(filled..filled + 3)?.copy_from_slice(&bytes);
-                filled += 3;
-                if filled == chunk.len() {
-                    out.extend_from_slice(&chunk);
-                    filled = 0;
-                }
+                out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
                 acc = 0;
                 n = 0;
             }
@@ -295,7 +254,6 @@ fn decode_base64(text: &[u8], out: &mut Vec<u8>, want: usize) -> Option<(usize, 
         }
         i += 1;
     };
-    out.extend_from_slice(chunk.get(..filled)?);
     match (n, pads) {
         (0, 0) => {}
         (2, 0 | 2) => out.push((acc >> 4) as u8),
@@ -303,6 +261,51 @@ fn decode_base64(text: &[u8], out: &mut Vec<u8>, want: usize) -> Option<(usize, 
         _ => return None,
     }
     Some((stop, true))
+}
+
+const SKIP: u8 = 0xFE;
+const BAD: u8 = 0xFF;
+const PAD: u8 = 0xFD;
+/// Each byte's sextet, or what else it is: padding, space to skip, or not base64.
+static BASE64: [u8; 256] = {
+    let mut t = [BAD; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'A' as usize + i] = i as u8;
+        t[b'a' as usize + i] = 26 + i as u8;
+        i += 1;
+    }
+    let mut d = 0;
+    while d < 10 {
+        t[b'0' as usize + d] = 52 + d as u8;
+        d += 1;
+    }
+    t[b'+' as usize] = 62;
+    t[b'/' as usize] = 63;
+    t[b'=' as usize] = PAD;
+    t[b' ' as usize] = SKIP;
+    t[b'\t' as usize] = SKIP;
+    t[b'\r' as usize] = SKIP;
+    t[b'\n' as usize] = SKIP;
+    t
+};
+
+/// `C` characters (a multiple of 4) that are all in the alphabet, as `B` bytes; `None`
+/// if any is not (space, padding, the end), for the caller's slower path.
+fn decode_run<const C: usize, const B: usize>(run: &[u8]) -> Option<[u8; B]> {
+    let mut bytes = [0u8; B];
+    let mut seen = 0u8;
+    let mut text = run.get(..C)?;
+    let mut out: &mut [u8] = &mut bytes;
+    while let ([a, b, c, d, more @ ..], [x, y, z, rest @ ..]) = (text, out) {
+        let sextet = |ch: &u8| BASE64[usize::from(*ch)];
+        let (a, b, c, d) = (sextet(a), sextet(b), sextet(c), sextet(d));
+        seen |= a | b | c | d;
+        let w = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
+        (*x, *y, *z) = ((w >> 16) as u8, (w >> 8) as u8, w as u8);
+        (text, out) = (more, rest);
+    }
+    (seen < 64).then_some(bytes)
 }
 
 /// One DER element at the start of `d`: its tag, contents and what follows.
@@ -470,10 +473,10 @@ mod tests {
     #[test]
     fn base64_matches_the_base64_crate_whatever_the_wrapping() {
         let engine = base64::engine::general_purpose::STANDARD;
-        for len in 0..200usize {
+        for len in (0..200usize).chain([1000, 1001, 1002, 4096]) {
             let data: Vec<u8> = (0..len).map(|i| (i * 37 + len) as u8).collect();
             let text = engine.encode(&data);
-            for wrap in [64, 76, 5, 1] {
+            for wrap in [64, 76, 5, 1, 10_000] {
                 let wrapped: Vec<u8> = text
                     .as_bytes()
                     .chunks(wrap)
@@ -498,6 +501,33 @@ mod tests {
                 None,
                 "{bad:?}"
             );
+        }
+    }
+
+    #[test]
+    fn base64_decoded_in_steps_is_the_same_as_at_once() {
+        let engine = base64::engine::general_purpose::STANDARD;
+        let data: Vec<u8> = (0..3000usize).map(|i| (i * 101 + 7) as u8).collect();
+        let text = engine.encode(&data);
+        for wrap in [64, 76, 10_000] {
+            let wrapped: Vec<u8> = text
+                .as_bytes()
+                .chunks(wrap)
+                .flat_map(|c| c.iter().copied().chain(*b"\n"))
+                .collect();
+            for want in [1, 100, 256, 1000] {
+                let (mut out, mut at) = (Vec::new(), 0);
+                loop {
+                    let before = out.len();
+                    let (stop, ended) = decode_base64(&wrapped[at..], &mut out, want).unwrap();
+                    at += stop;
+                    assert!(ended || out.len() >= before + want, "{wrap} {want}");
+                    if ended {
+                        break;
+                    }
+                }
+                assert_eq!(out, data, "{wrap} {want}");
+            }
         }
     }
 
