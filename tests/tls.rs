@@ -32,6 +32,37 @@ fn trusted_through_cacert_by_ip_and_by_name() {
 }
 
 #[test]
+fn a_tls_1_2_server_gets_each_request_after_a_full_and_a_resumed_handshake() {
+    // The test server closes every connection after one answer, so the second file
+    // takes a second connection, which resumes the first one's session: in TLS 1.2
+    // the client then has the last word, and its Finished leaves with the request.
+    let server = Server::tls12("server", vec![Reply::token("a"), Reply::token("b")]);
+    let dir = TempDir::new();
+    let one = dir.write("one.json", TOKEN);
+    let two = dir.write("two.json", TOKEN);
+    let mut cmd = refresh_at(&server.url(), &one, &["--cacert", &cacert(), "--jobs", "1"]);
+    let out = run(cmd.arg(&two));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut tokens: Vec<String> = [&one, &two]
+        .iter()
+        .map(|f| fs::read_to_string(f).unwrap())
+        .map(|t| {
+            t.lines()
+                .find(|l| l.contains("access_token"))
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    tokens.sort();
+    assert_eq!(
+        tokens,
+        ["  \"access_token\": \"a\",", "  \"access_token\": \"b\","]
+    );
+    assert_eq!(server.requests().len(), 2);
+    assert_eq!(server.connections(), 2);
+}
+
+#[test]
 fn trusted_through_ssl_cert_file() {
     let server = Server::tls("server", vec![Reply::token("tls-access")]);
     let dir = TempDir::new();

@@ -181,7 +181,17 @@ impl Server {
     /// The same server behind TLS with the named certificate from `tests/certs`
     /// (`server`, `wronghost` or `untrusted`).
     pub fn tls(cert: &str, replies: Vec<Reply>) -> Server {
-        Server::start(in_order(replies), Some(tls_config(cert)))
+        Server::start(
+            in_order(replies),
+            Some(tls_config(cert, rustls::ALL_VERSIONS)),
+        )
+    }
+
+    /// The same, speaking TLS 1.2 only: the handshake in which the server has the last
+    /// word, where a client must wait for it before sending its request.
+    pub fn tls12(cert: &str, replies: Vec<Reply>) -> Server {
+        let versions = &[&rustls::version::TLS12];
+        Server::start(in_order(replies), Some(tls_config(cert, versions)))
     }
 
     fn start(
@@ -247,7 +257,10 @@ pub fn cert_path(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn tls_config(name: &str) -> Arc<rustls::ServerConfig> {
+fn tls_config(
+    name: &str,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Arc<rustls::ServerConfig> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs: Vec<CertificateDer<'static>> =
@@ -258,7 +271,7 @@ fn tls_config(name: &str) -> Arc<rustls::ServerConfig> {
     let key = PrivateKeyDer::from_pem_file(cert_path(&format!("{name}.key"))).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(versions)
         .unwrap()
         .with_no_client_auth()
         .with_single_cert(certs, key)
