@@ -18,20 +18,25 @@ fn far() -> Instant {
     Instant::now() + Duration::from_secs(5)
 }
 
+/// `path` locked by a quiet run that scans for leftovers.
+fn lock(path: &Path) -> LockedFile {
+    lock_with(
+        path,
+        far(),
+        Duration::from_secs(5),
+        &Log::new(Level::Quiet),
+        Sweep::Scan,
+    )
+    .unwrap()
+}
+
 #[test]
 fn replace_keeps_mode_and_leaves_no_temp() {
     let dir = scratch("replace");
     let path = dir.join("tok.json");
     fs::write(&path, "old").unwrap();
     fs::set_permissions(&path, Permissions::from_mode(0o640)).unwrap();
-    let locked = lock_with(
-        &path,
-        far(),
-        Duration::from_secs(5),
-        &Log::new(Level::Quiet),
-        Sweep::Scan,
-    )
-    .unwrap();
+    let locked = lock(&path);
     assert_eq!(locked.read().unwrap(), b"old");
     locked.check_writable(4096).unwrap();
     locked.replace(b"new", &Log::new(Level::Quiet)).unwrap();
@@ -46,14 +51,7 @@ fn a_second_lock_waits_until_the_deadline() {
     let dir = scratch("wait");
     let path = dir.join("tok.json");
     fs::write(&path, "x").unwrap();
-    let _held = lock_with(
-        &path,
-        far(),
-        Duration::from_secs(5),
-        &Log::new(Level::Quiet),
-        Sweep::Scan,
-    )
-    .unwrap();
+    let _held = lock(&path);
     let soon = Instant::now() + Duration::from_millis(100);
     let Err(err) = lock_with(
         &path,
@@ -78,14 +76,7 @@ fn stale_temps_are_removed_on_lock() {
     let other = dir.join(".other.json.sfrefresh-1-deadbeef.tmp");
     fs::write(&stale, "half").unwrap();
     fs::write(&other, "not ours").unwrap();
-    let _held = lock_with(
-        &path,
-        far(),
-        Duration::from_secs(5),
-        &Log::new(Level::Quiet),
-        Sweep::Scan,
-    )
-    .unwrap();
+    let _held = lock(&path);
     assert!(!stale.exists());
     assert!(other.exists());
     fs::remove_dir_all(dir).unwrap();
@@ -108,14 +99,7 @@ fn the_stale_temp_sweep_leaves_the_directory_access_time_alone() {
     };
     let atime = || fs::metadata(&dir).unwrap().accessed().unwrap();
     set_old();
-    let held = lock_with(
-        &path,
-        far(),
-        Duration::from_secs(5),
-        &Log::new(Level::Quiet),
-        Sweep::Scan,
-    )
-    .unwrap();
+    let held = lock(&path);
     drop(held);
     assert_eq!(names_in(&dir).unwrap(), vec![OsString::from("tok.json")]);
     assert_eq!(atime(), old);
@@ -137,14 +121,7 @@ fn a_save_the_disk_has_no_room_for_is_refused_before_sending() {
     let dir = scratch("room");
     let path = dir.join("tok.json");
     fs::write(&path, "x").unwrap();
-    let locked = lock_with(
-        &path,
-        far(),
-        Duration::from_secs(5),
-        &Log::new(Level::Quiet),
-        Sweep::Scan,
-    )
-    .unwrap();
+    let locked = lock(&path);
     // An exbibyte: no disk here has it free.
     let err = locked.check_writable(1 << 60).unwrap_err();
     assert_eq!(
