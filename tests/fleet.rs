@@ -166,6 +166,44 @@ fn without_refusals_the_exit_code_is_the_refusal_and_quiet_keeps_errors_only() {
 }
 
 #[test]
+fn many_files_share_one_kept_alive_tls_connection() {
+    // Each request after the first goes out on the same TLS session: wire.rs queues it
+    // in rustls and sends it when the answer is awaited.
+    let families: Vec<String> = (0..12).map(|i| format!("5Aep861.tls-{i:02}")).collect();
+    let mut b = FakeSalesforce::builder()
+        .client_id(CLIENT_ID)
+        .instance_url("https://acme.my.salesforce.com")
+        .tls(true);
+    for f in &families {
+        b = b.refresh_token(f);
+    }
+    let server = b.start();
+    let dir = TempDir::new();
+    let files: Vec<PathBuf> = families
+        .iter()
+        .enumerate()
+        .map(|(i, f)| dir.write(&format!("t{i:02}.json"), &token(f, false)))
+        .collect();
+    let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let ca = cert_path("ca.pem");
+    let ca = ca.to_string_lossy();
+    let out = run(&mut fleet(
+        &server.token_url(),
+        &["--jobs", "1", "-q", "--cacert", &ca],
+        &paths,
+    ));
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    assert_eq!(
+        server.connections(),
+        1,
+        "one TLS connection for twelve files"
+    );
+    for (file, family) in files.iter().zip(&families) {
+        assert_ne!(&refresh_token_of(file), family, "{}", file.display());
+    }
+}
+
+#[test]
 fn many_files_share_kept_alive_connections() {
     let families: Vec<String> = (0..20).map(|i| format!("5Aep861.family-{i:02}")).collect();
     let names: Vec<&str> = families.iter().map(String::as_str).collect();
