@@ -46,13 +46,28 @@ fn fleet(url: &str, extra: &[&str], files: &[&Path]) -> Command {
 }
 
 fn server(families: &[&str]) -> FakeSalesforce {
+    server_over(families, false)
+}
+
+/// The fake Salesforce knowing `families`, over TLS when `tls`.
+fn server_over(families: &[&str], tls: bool) -> FakeSalesforce {
     let mut b = FakeSalesforce::builder()
         .client_id(CLIENT_ID)
-        .instance_url("https://acme.my.salesforce.com");
+        .instance_url("https://acme.my.salesforce.com")
+        .tls(tls);
     for f in families {
         b = b.refresh_token(f);
     }
     b.start()
+}
+
+/// One fresh-to-refresh token file per family in `dir`: t00.json, t01.json, ….
+fn files_for(dir: &TempDir, families: &[String]) -> Vec<PathBuf> {
+    families
+        .iter()
+        .enumerate()
+        .map(|(i, f)| dir.write(&format!("t{i:02}.json"), &token(f, false)))
+        .collect()
 }
 
 fn refresh_token_of(path: &Path) -> String {
@@ -170,20 +185,10 @@ fn many_files_share_one_kept_alive_tls_connection() {
     // Each request after the first goes out on the same TLS session: wire.rs queues it
     // in rustls and sends it when the answer is awaited.
     let families: Vec<String> = (0..12).map(|i| format!("5Aep861.tls-{i:02}")).collect();
-    let mut b = FakeSalesforce::builder()
-        .client_id(CLIENT_ID)
-        .instance_url("https://acme.my.salesforce.com")
-        .tls(true);
-    for f in &families {
-        b = b.refresh_token(f);
-    }
-    let server = b.start();
+    let names: Vec<&str> = families.iter().map(String::as_str).collect();
+    let server = server_over(&names, true);
     let dir = TempDir::new();
-    let files: Vec<PathBuf> = families
-        .iter()
-        .enumerate()
-        .map(|(i, f)| dir.write(&format!("t{i:02}.json"), &token(f, false)))
-        .collect();
+    let files = files_for(&dir, &families);
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let ca = cert_path("ca.pem");
     let ca = ca.to_string_lossy();
@@ -209,11 +214,7 @@ fn many_files_share_kept_alive_connections() {
     let names: Vec<&str> = families.iter().map(String::as_str).collect();
     let server = server(&names);
     let dir = TempDir::new();
-    let files: Vec<PathBuf> = families
-        .iter()
-        .enumerate()
-        .map(|(i, f)| dir.write(&format!("t{i:02}.json"), &token(f, false)))
-        .collect();
+    let files = files_for(&dir, &families);
     let paths: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let out = run(&mut fleet(
         &server.token_url(),
