@@ -200,8 +200,12 @@ impl Transport for TlsTransport {
         Ok(amount > 0)
     }
 
+    /// Not open for reuse while records are still queued: they belong to a request whose
+    /// answer ureq did not await (it never does today; an `Expect: 100-continue` answered
+    /// at once would), and sending them before the next request would pair every answer
+    /// with the wrong request.
     fn is_open(&mut self) -> bool {
-        self.sock.get_mut().is_open()
+        !self.conn.wants_write() && self.sock.get_mut().is_open()
     }
 
     fn is_tls(&self) -> bool {
