@@ -314,7 +314,10 @@ impl LockedFile {
 }
 
 /// Whether a file of `size` bytes fits where `file` is: the file-size limit (`ulimit -f`)
-/// and the free space of its file system (what root may use for root). Not
+/// and the whole blocks free to unprivileged users (f_bavail). Not f_bfree even for
+/// root: the right to a file system's reserved blocks depends on its resuid/resgid and
+/// CAP_SYS_RESOURCE (root in a user namespace has none), and a refusal before sending
+/// loses nothing where a failed save after it needs the rescue file. Not
 /// `fallocate`: reserving and freeing blocks is journalled, measured 0.09 ms per refresh
 /// on ext4 (4% of one), and what it adds, a disk quota, is left to the save (whose
 /// failure keeps the answer in a rescue file).
@@ -338,13 +341,8 @@ fn room_for(file: &File, size: u64) -> io::Result<()> {
     if unsafe { libc::fstatvfs(file.as_raw_fd(), &mut st) } != 0 || st.f_blocks == 0 {
         return Ok(()); // cannot tell (some FUSE file systems say nothing): the save will
     }
-    // SAFETY: geteuid has no failure and no arguments.
-    let blocks = if unsafe { libc::geteuid() } == 0 {
-        st.f_bfree
-    } else {
-        st.f_bavail
-    };
-    if (blocks as u64).saturating_mul(st.f_frsize as u64) < size {
+    let needed = size.div_ceil((st.f_frsize as u64).max(1));
+    if (st.f_bavail as u64) < needed {
         return Err(io::Error::from_raw_os_error(libc::ENOSPC));
     }
     Ok(())
