@@ -35,12 +35,12 @@ static USED: AtomicUsize = AtomicUsize::new(0);
 pub(crate) struct Arena;
 
 fn base() -> usize {
-    MEMORY.0.get() as usize
+    MEMORY.0.get().addr()
 }
 
 /// The offset of `ptr` in the arena, if it is one of ours.
 fn offset_of(ptr: *mut u8) -> Option<usize> {
-    (ptr as usize).checked_sub(base()).filter(|&at| at < ARENA)
+    ptr.addr().checked_sub(base()).filter(|&at| at < ARENA)
 }
 
 /// Takes `size` bytes aligned to `align` from the top of the arena.
@@ -54,7 +54,8 @@ fn bump(size: usize, align: usize) -> Option<*mut u8> {
         let start = used.checked_next_multiple_of(align)?;
         let end = start.checked_add(size).filter(|&end| end <= ARENA)?;
         match USED.compare_exchange_weak(used, end, Ordering::AcqRel, Ordering::Relaxed) {
-            Ok(_) => return Some((base() + start) as *mut u8),
+            // The arena's own pointer, moved: no address is turned back into a pointer.
+            Ok(_) => return Some(MEMORY.0.get().cast::<u8>().wrapping_add(start)),
             Err(now) => used = now,
         }
     }
