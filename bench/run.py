@@ -15,7 +15,6 @@ Usage: python3 bench/run.py [--bin dist/sfrefresh] [--floor FLOOR] [--runs N]
 import argparse
 import json
 import os
-import random
 import shutil
 import signal
 import socket
@@ -122,16 +121,40 @@ def run_once(measure, argv, env):
     return int(fields[0]) / 1e9, int(fields[1])
 
 
-def shuffled(contenders, round_no):
-    """The contenders of one round in a shuffled order, the same on every machine. Not a
-    rotation: a rotation keeps neighbours, so each contender always ran right after the
-    same other one (the floor after a light sfrefresh run, sfrefresh after curl with its
-    12 MiB of OpenSSL), and that neighbour's cache and page-cache traces counted
-    against it: measured 1.20 for sfrefresh / floor with the rotation, 1.06 with the
-    three light contenders alone."""
-    order = list(contenders)
-    random.Random(round_no).shuffle(order)
-    return order
+def balanced(contenders, round_no):
+    """The contenders of one round in the order of a Williams design: over len(contenders)
+    rounds (twice that for an odd count) each runs once in every position and right
+    after every other contender equally often. Not a rotation: a rotation keeps
+    neighbours, so each contender always ran right after the same other one (the floor
+    after a light sfrefresh run, sfrefresh after curl with its 12 MiB of OpenSSL), and
+    that neighbour's traces in the caches counted against it every time: measured 1.20
+    for sfrefresh / floor rotated, 1.06 with the three light contenders alone. Nor a
+    shuffle per round, which balances neither positions nor neighbours."""
+    n = len(contenders)
+    first, low, high = [0], 1, n - 1
+    while len(first) < n:
+        if len(first) % 2:
+            first.append(low)
+            low += 1
+        else:
+            first.append(high)
+            high -= 1
+    rows = [[(x + r) % n for x in first] for r in range(n)]
+    if n % 2:
+        rows += [row[::-1] for row in rows]
+    return [contenders[i] for i in rows[round_no % len(rows)]]
+
+
+def williams_self_test():
+    """Every position once per contender and every ordered neighbour pair equally often."""
+    for n in range(2, 9):
+        items = list(range(n))
+        rounds = [balanced(items, r) for r in range(n * (2 if n % 2 else 1))]
+        places = {(x, i) for row in rounds for i, x in enumerate(row)}
+        assert len(places) == n * n, n
+        pairs = [(row[i], row[i + 1]) for row in rounds for i in range(n - 1)]
+        counts = {p: pairs.count(p) for p in pairs}
+        assert len(counts) == n * (n - 1) and len(set(counts.values())) == 1, (n, counts)
 
 
 def budgets(m):
@@ -168,6 +191,7 @@ def self_test():
         m = dict(good, **{key: value})
         failed = [text for text, ok in budgets(m) if not ok]
         assert len(failed) == 1, (key, failed)
+    williams_self_test()
     print("bench budgets: self-test passed")
 
 
@@ -258,7 +282,7 @@ def main():
         rss = {name: [] for name, _ in contenders}
         for i in range(args.runs):
             reset()
-            order = shuffled(contenders, i)
+            order = balanced(contenders, i)
             for name, argv in order:
                 wall, peak = run_once(measure, argv, envs[name])
                 times[name].append(wall)
@@ -275,7 +299,7 @@ def main():
         fleet_times = {name: [] for name, _ in fleet}
         fleet_rss = {name: [] for name, _ in fleet}
         for i in range(args.fleet_runs):
-            order = shuffled(fleet, i)
+            order = balanced(fleet, i)
             for name, argv in order:
                 make_tokens(fleet_dir, args.fleet_files)
                 wall, peak = run_once(measure, argv, env)
