@@ -270,6 +270,16 @@ impl Error {
 }
 
 /// Each Salesforce refusal needs a different fix; unknown ones get a neutral hint.
+/// What a refusal said, as `: ` and the OAuth error or the body, or nothing: the tail
+/// of a refused refresh's message and of a refused login's.
+pub(crate) fn refusal_words(oauth: Option<&OAuthError>, body: &str) -> String {
+    match oauth {
+        Some(o) => format!(": {o}"),
+        None if body.is_empty() => String::new(),
+        None => format!(": {body}"),
+    }
+}
+
 fn refusal_hint(oauth: Option<&OAuthError>) -> &'static str {
     let Some(o) = oauth else {
         return "the server refused the request: check the endpoint, the client id and \
@@ -474,12 +484,8 @@ impl fmt::Display for Error {
                 oauth,
                 body,
             } => {
-                write!(f, "{url} refused the refresh (HTTP {status})")?;
-                match oauth {
-                    Some(o) => write!(f, ": {o}"),
-                    None if body.is_empty() => Ok(()),
-                    None => write!(f, ": {body}"),
-                }
+                let why = refusal_words(oauth.as_ref(), body);
+                write!(f, "{url} refused the refresh (HTTP {status}){why}")
             }
             Error::Denied {
                 url, status, what, ..

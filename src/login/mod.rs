@@ -216,11 +216,7 @@ pub(super) fn refusal(e: Error) -> Error {
             oauth,
             body,
         } => {
-            let why = match &oauth {
-                Some(o) => format!(": {o}"),
-                None if body.is_empty() => String::new(),
-                None => format!(": {body}"),
-            };
+            let why = crate::error::refusal_words(oauth.as_ref(), &body);
             Error::LoginRefused {
                 what: format!("{url} refused the login (HTTP {status}){why}"),
                 oauth,
