@@ -1210,6 +1210,21 @@ fn oidc_device_login_denied_or_expired() {
     assert_empty(&dir);
 }
 
+/// `--web` against the provider's authorization endpoint, the redirect on `port`.
+fn web_args(op: &OidcProvider, port: &str) -> Vec<String> {
+    [
+        "--web",
+        "--authorize-url",
+        &op.authorization_endpoint,
+        "--redirect-port",
+        port,
+        "--scope",
+        "openid offline_access",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
 #[test]
 fn oidc_web_login_with_pkce_then_the_file_refreshes_alone() {
     let Some(op) = OidcProvider::start() else {
@@ -1218,15 +1233,8 @@ fn oidc_web_login_with_pkce_then_the_file_refreshes_alone() {
     let dir = TempDir::new();
     let file = dir.path("tok.json");
     let port = free_port().to_string();
-    let args = [
-        "--web",
-        "--authorize-url",
-        &op.authorization_endpoint,
-        "--redirect-port",
-        &port,
-        "--scope",
-        "openid offline_access",
-    ];
+    let args = web_args(&op, &port);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut live = Live::start(&mut op_login(&op, &op.native.id, &args, &file));
     let url = live.authorize_url();
     assert!(
@@ -1255,15 +1263,8 @@ fn oidc_web_login_with_a_wrong_state_exchanges_nothing() {
     };
     let dir = TempDir::new();
     let port = free_port().to_string();
-    let args = [
-        "--web",
-        "--authorize-url",
-        &op.authorization_endpoint,
-        "--redirect-port",
-        &port,
-        "--scope",
-        "openid offline_access",
-    ];
+    let args = web_args(&op, &port);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let mut live = Live::start(&mut op_login(
         &op,
         &op.native.id,

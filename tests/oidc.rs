@@ -24,6 +24,8 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
+use crate::util::decode;
+
 /// How long node may take to print its JSON line (it takes about 0.5 s).
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 /// Connect, read and write limit for every HTTP exchange with the provider.
@@ -534,31 +536,6 @@ pub fn urlencode(s: &str) -> String {
     out
 }
 
-/// The inverse of `urlencode`, for query strings.
-pub fn urldecode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-                match u8::from_str_radix(hex, 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 pub fn form(pairs: &[(&str, &str)]) -> String {
     pairs
         .iter()
@@ -573,7 +550,7 @@ pub fn query_param(url: &str, name: &str) -> Option<String> {
     let query = query.split('#').next().unwrap_or("");
     query.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (urldecode(k) == name).then(|| urldecode(v))
+        (decode(k) == name).then(|| decode(v))
     })
 }
 

@@ -52,7 +52,8 @@ impl Recorded {
     }
 }
 
-fn decode(s: &str) -> String {
+/// application/x-www-form-urlencoded decoding; a malformed escape fails the test.
+pub fn decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::new();
     let mut i = 0;
