@@ -270,3 +270,44 @@ fn completion_files_are_valid_and_complete_options_and_values() {
         assert!(got.contains("token") && got.contains("json"), "{got}");
     }
 }
+
+/// The Debian packages of `packaging/tools.sh` (its `*_DEBS=( … )` arrays, a package a
+/// word, `#` comments aside).
+fn tools_debs() -> Vec<String> {
+    let script = read("packaging/tools.sh");
+    let mut debs = Vec::new();
+    let mut inside = false;
+    for line in script.lines() {
+        let code = line.split('#').next().unwrap_or("").trim();
+        if !inside {
+            inside = code.ends_with("_DEBS=(");
+            continue;
+        }
+        if code == ")" {
+            inside = false;
+            continue;
+        }
+        debs.extend(code.split_whitespace().map(String::from));
+    }
+    debs
+}
+
+#[test]
+fn readme_names_every_package_ci_installs() {
+    let debs = tools_debs();
+    // The script's arrays hold what a fresh machine needs; an empty parse means the
+    // script changed shape and this test no longer checks anything.
+    for must in ["libc6-dev-arm64-cross", "gcc-aarch64-linux-gnu", "squid", "musl-tools"] {
+        assert!(debs.iter().any(|d| d == must), "{must} not in tools.sh: {debs:?}");
+    }
+    let readme = read("README.md");
+    let start = readme.find("### What CI installs").expect("README: What CI installs");
+    let section = &readme[start..];
+    let section = &section[..section[4..].find("\n## ").map_or(section.len(), |e| e + 4)];
+    for deb in &debs {
+        assert!(
+            section.contains(&format!("`{deb}`")),
+            "README's What CI installs does not name {deb}"
+        );
+    }
+}
