@@ -172,6 +172,11 @@ impl LockedFile {
         &self.shown
     }
 
+    /// The file itself, symlinks resolved: what a save replaces and `remove` removes.
+    pub(crate) fn real(&self) -> &Path {
+        &self.real
+    }
+
     pub(crate) fn error(&self, problem: impl Into<String>) -> Error {
         Error::token_file(&self.shown, problem)
     }
