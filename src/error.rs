@@ -14,7 +14,7 @@ pub(crate) enum Error {
     Usage { message: String, help: bool },
     /// The token file cannot be used or saved (exit 3).
     TokenFile { path: String, problem: String },
-    /// What was asked for on stdout could not be written (exit 3).
+    /// What was asked for on stdout, or the `--metrics-file`, could not be written (exit 3).
     Output { problem: String },
     /// No connection to the endpoint, or it broke before any answer (exit 4).
     Unreachable {
