@@ -1,5 +1,6 @@
 //! The one error type, its exit-code table and the messages users read.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::clock::human;
@@ -13,7 +14,7 @@ pub(crate) enum Error {
     Usage { message: String, help: bool },
     /// The token file cannot be used or saved (exit 3).
     TokenFile { path: String, problem: String },
-    /// What was asked for on stdout could not be written (exit 3).
+    /// What was asked for on stdout, or the `--metrics-file`, could not be written (exit 3).
     Output { problem: String },
     /// No connection to the endpoint, or it broke before any answer (exit 4).
     Unreachable {
@@ -114,7 +115,10 @@ pub(crate) enum Error {
     },
     /// `login` could not finish: the user did not approve within `--timeout`, or the
     /// browser's redirect cannot be trusted (a wrong `state`) (exit 4).
-    LoginAborted { what: String, hint: &'static str },
+    LoginAborted {
+        what: String,
+        hint: Cow<'static, str>,
+    },
 }
 
 /// RFC 6749 §5.2 error answer, already redacted and sanitised for display.
@@ -226,7 +230,7 @@ impl Error {
     }
 
     /// What the user should do next, when there is something better than the message itself.
-    pub(crate) fn hint(&self) -> Option<&'static str> {
+    pub(crate) fn hint(&self) -> Option<&str> {
         match self {
             Error::Usage { help: true, .. } => Some("run 'sfrefresh --help' for the options"),
             Error::Tls { .. } => Some(
@@ -263,7 +267,7 @@ impl Error {
                 not_found: true, ..
             } => Some("check the command's name, and PATH; the token file is saved"),
             Error::LoginRefused { oauth, .. } => Some(login_hint(oauth.as_ref())),
-            Error::LoginAborted { hint, .. } => Some(hint),
+            Error::LoginAborted { hint, .. } => Some(hint.as_ref()),
             _ => None,
         }
     }
@@ -535,7 +539,7 @@ mod tests {
 
     #[test]
     fn each_invalid_grant_description_has_its_own_hint() {
-        let hints: Vec<&str> = [
+        let hints: Vec<String> = [
             "expired access/refresh token",
             "IP restricted or invalid login hours",
             "invalid login hours",
@@ -545,7 +549,7 @@ mod tests {
             "something new",
         ]
         .iter()
-        .map(|d| refused(d).hint().unwrap())
+        .map(|d| refused(d).hint().unwrap().to_string())
         .collect();
         let mut unique = hints.clone();
         unique.sort();

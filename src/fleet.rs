@@ -75,6 +75,11 @@ pub(crate) fn run(args: &RefreshArgs, f: &FleetArgs) -> Result<u8, Error> {
         level: args.common.log.level(),
     };
     let mut metrics = f.metrics_file.as_deref().map(Metrics::new);
+    // Beside each token file's own check before sending: a metrics file found unwritable
+    // only after the refreshes would fail a run whose tokens were already renewed.
+    if let Some(m) = &metrics {
+        m.check_writable()?;
+    }
     if f.watch {
         return Ok(crate::watch::run(
             args, f, &items, unlisted, &events, metrics,
@@ -106,13 +111,16 @@ pub(crate) fn run(args: &RefreshArgs, f: &FleetArgs) -> Result<u8, Error> {
         }
         code = most_serious(code, o.code());
     }
-    if let Some(m) = metrics.as_mut() {
-        m.record(&items, &outcomes);
-        if let Err(why) = m.write() {
+    // A metrics file that fails now (it was writable before sending) is exit 3, as an
+    // unwritable --print is; the refreshes stand, and the note and summary say so.
+    let metrics_written = metrics.as_mut().map(|m| match m.update(&items, &outcomes) {
+        Ok(()) => true,
+        Err(why) => {
             events.note("metrics", &why, true);
             code = most_serious(code, 3);
+            false
         }
-    }
+    });
     let total = items.len() + unlisted.len();
     let skipped = items.len() - outcomes.len();
     let mut summary = format!(
@@ -129,10 +137,20 @@ pub(crate) fn run(args: &RefreshArgs, f: &FleetArgs) -> Result<u8, Error> {
         // Like a shell: files were left out, so no per-file code can stand for the run.
         code = 128 + signal.clamp(0, 127) as u8;
     }
+    if metrics_written == Some(false) {
+        summary.push_str("; the metrics file was not written");
+    }
     if code != 0 {
         summary.push_str(&format!(" (exit {code})"));
     }
-    events.summary(&summary, total, refreshed, fresh, failed, code);
+    let counts = Counts {
+        files: total,
+        refreshed,
+        fresh,
+        failed,
+        metrics_written,
+    };
+    events.summary(&summary, &counts, code);
     Ok(code)
 }
 
@@ -355,27 +373,31 @@ impl Events {
         self.emit(text, object);
     }
 
-    fn summary(
-        &self,
-        text: &str,
-        files: usize,
-        refreshed: usize,
-        fresh: usize,
-        failed: usize,
-        code: u8,
-    ) {
+    fn summary(&self, text: &str, counts: &Counts, code: u8) {
         if code == 0 && self.level == Level::Quiet {
             return;
         }
         let mut object = serde_json::Map::new();
         object.insert("event".into(), "summary".into());
-        object.insert("files".into(), files.into());
-        object.insert("refreshed".into(), refreshed.into());
-        object.insert("fresh".into(), fresh.into());
-        object.insert("failed".into(), failed.into());
+        object.insert("files".into(), counts.files.into());
+        object.insert("refreshed".into(), counts.refreshed.into());
+        object.insert("fresh".into(), counts.fresh.into());
+        object.insert("failed".into(), counts.failed.into());
+        if let Some(written) = counts.metrics_written {
+            object.insert("metrics_written".into(), written.into());
+        }
         object.insert("exit".into(), code.into());
         self.emit(text, object);
     }
+}
+
+/// What a one-shot run's summary counts; `metrics_written` with `--metrics-file`.
+struct Counts {
+    files: usize,
+    refreshed: usize,
+    fresh: usize,
+    failed: usize,
+    metrics_written: Option<bool>,
 }
 
 /// `2026-11-23T21:04:05.123Z`.

@@ -10,9 +10,11 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::error::Error;
 use crate::fleet::{Item, Outcome};
 use crate::refresh::Done;
 use crate::report::io_words;
+use crate::token_file::cannot_create_in;
 
 /// What is known of each token file so far, by its name in messages.
 pub(crate) struct Metrics {
@@ -57,7 +59,7 @@ impl Metrics {
     }
 
     /// Takes in the outcomes of one pass.
-    pub(crate) fn record(&mut self, items: &[Item], outcomes: &[Outcome]) {
+    fn record(&mut self, items: &[Item], outcomes: &[Outcome]) {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
@@ -101,9 +103,9 @@ impl Metrics {
         out
     }
 
-    /// Replaces the file atomically: a hidden temp beside it (the collector reads only
-    /// `*.prom`), then rename. The error says what failed, for one log line.
-    pub(crate) fn write(&self) -> Result<(), String> {
+    /// The file's directory, and the hidden temp file written there and renamed over it
+    /// (the collector reads only `*.prom`).
+    fn places(&self) -> (&Path, PathBuf) {
         let dir = match self.path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
@@ -114,6 +116,50 @@ impl Metrics {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        (dir, temp)
+    }
+
+    /// Proves before anything is sent, as `LockedFile::check_writable` does for a token
+    /// file, that the file can be written: its temp file can be created beside it, and
+    /// the path is not a directory, which the rename could not replace.
+    pub(crate) fn check_writable(&self) -> Result<(), Error> {
+        let fail = |why: String| Error::Output {
+            problem: format!(
+                "the --metrics-file {} cannot be written: {why}; nothing was sent",
+                self.path.display()
+            ),
+        };
+        // Not followed: rename replaces a symlink itself, even one to a directory.
+        if fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_dir()) {
+            return Err(fail("it is a directory".into()));
+        }
+        let (dir, temp) = self.places();
+        fs::File::create(&temp).map_err(|e| fail(cannot_create_in(dir, &e)))?;
+        let _ = fs::remove_file(&temp);
+        Ok(())
+    }
+
+    /// Takes in a pass's outcomes and rewrites the file. A failed write leaves the token
+    /// files as the pass left them, and the error (one log line) says so.
+    pub(crate) fn update(&mut self, items: &[Item], outcomes: &[Outcome]) -> Result<(), String> {
+        self.record(items, outcomes);
+        self.write().map_err(|why| {
+            let refreshed = outcomes
+                .iter()
+                .filter(|o| matches!(o.result, Ok(Done::Refreshed { .. })))
+                .count();
+            match refreshed {
+                0 => format!("{why}; the token files are not affected"),
+                1 => format!("{why}; the refreshed token file is saved all the same"),
+                n => format!("{why}; the {n} refreshed token files are saved all the same"),
+            }
+        })
+    }
+
+    /// Replaces the file atomically: the temp file beside it, then rename. The error
+    /// says what failed, for one log line.
+    fn write(&self) -> Result<(), String> {
+        let (_, temp) = self.places();
         let result = fs::File::create(&temp)
             .and_then(|mut f| f.write_all(self.render().as_bytes()))
             .and_then(|()| fs::rename(&temp, &self.path));
@@ -190,5 +236,10 @@ mod tests {
         );
         assert!(!text.contains("sfrefresh_last_success_timestamp_seconds{file=\"b.json\"}"));
         assert!(m.write().unwrap_err().contains("/nonexistent/m.prom"));
+        assert_eq!(
+            m.update(&items, &outcomes).unwrap_err(),
+            "cannot write the --metrics-file /nonexistent/m.prom: no such file or directory; \
+             the refreshed token file is saved all the same"
+        );
     }
 }

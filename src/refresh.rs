@@ -288,9 +288,14 @@ fn check_stored_signature(c: &Common, doc: &Doc, target: &Target, log: &Log) -> 
             ));
             Ok(())
         }
-        signature::Check::Absent => {
+        signature::Check::Absent(lacking) => {
             log.step(format_args!(
-                "the token file has no id, issued_at and signature to check the secret with"
+                "{}",
+                lacking.words(
+                    "the token file",
+                    "to check the secret with",
+                    "so the secret cannot be checked"
+                )
             ));
             Ok(())
         }
@@ -311,9 +316,10 @@ fn verify_answer(c: &Common, answer: &Answer, endpoint: &Endpoint, log: &Log) ->
             log.step(format_args!("signature verified"));
             Ok(())
         }
-        signature::Check::Absent => {
+        signature::Check::Absent(lacking) => {
             log.step(format_args!(
-                "the answer has no id, issued_at and signature to verify"
+                "{}",
+                lacking.words("the answer", "to verify", "so it cannot be verified")
             ));
             Ok(())
         }

@@ -3,6 +3,8 @@
 //! kept without its tokens (`--keep-file`). Until the server has said yes, nothing is
 //! written: any failure leaves the file byte for byte as it was.
 
+use std::fs;
+use std::path::Path;
 use std::time::Instant;
 
 use crate::answer::{self, BodyError, Failure, Head, Outcome};
@@ -64,7 +66,7 @@ pub(crate) fn run(args: &RevokeArgs) -> Result<(), Error> {
     };
     let said = ask(c, &doc, &request)?;
     verdict(said, &url.value, file.shown())?;
-    let done = settle(&file, kept, &log).map_err(revoked_all_the_same)?;
+    let done = settle(&file, &args.path, kept, &log).map_err(revoked_all_the_same)?;
     log.status(format_args!(
         "revoked the refresh token for {}; {done}",
         org(&doc, &token_endpoint.url)
@@ -108,8 +110,14 @@ fn ask(c: &Common, doc: &Doc, r: &Request<'_>) -> Result<Said, Error> {
     oauth::send(&http, &call, &policy, &c.log, &redactor, classify).map_err(|f| *f.error)
 }
 
-/// The token is revoked: the file goes, or stays without its tokens. Says which.
-fn settle(file: &LockedFile, kept: Option<Vec<u8>>, log: &Log) -> Result<String, Error> {
+/// The token is revoked: the file goes, or stays without its tokens. Says which, and
+/// through a symlink (`given`), which file went: the link's target, not the link.
+fn settle(
+    file: &LockedFile,
+    given: &Path,
+    kept: Option<Vec<u8>>,
+    log: &Log,
+) -> Result<String, Error> {
     match kept {
         Some(text) => {
             file.replace(&text, log)?;
@@ -120,7 +128,16 @@ fn settle(file: &LockedFile, kept: Option<Vec<u8>>, log: &Log) -> Result<String,
         }
         None => {
             file.remove(log)?;
-            Ok(format!("removed {}", file.shown()))
+            let link = fs::symlink_metadata(given).is_ok_and(|m| m.file_type().is_symlink());
+            Ok(if link {
+                format!(
+                    "removed {}, which the symlink {} pointed to; the link is left, dangling",
+                    file.real().display(),
+                    file.shown()
+                )
+            } else {
+                format!("removed {}", file.shown())
+            })
         }
     }
 }

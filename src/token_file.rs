@@ -33,6 +33,15 @@ pub(crate) fn io_problem(what: &str, e: &io::Error) -> String {
     }
 }
 
+/// Why no file can be created in `dir`: "cannot create a file in DIR: does not exist".
+pub(crate) fn cannot_create_in(dir: &Path, e: &io::Error) -> String {
+    format!(
+        "cannot create a file in {}: {}",
+        dir.display(),
+        io_problem("write there", e).trim_start_matches("cannot write there: ")
+    )
+}
+
 /// Opens and locks `path`, waiting for other sfrefresh runs until `deadline`.
 ///
 /// `rename` gives the path a new inode, so a lock taken on the old inode while another
@@ -172,6 +181,11 @@ impl LockedFile {
         &self.shown
     }
 
+    /// The file itself, symlinks resolved: what a save replaces and `remove` removes.
+    pub(crate) fn real(&self) -> &Path {
+        &self.real
+    }
+
     pub(crate) fn error(&self, problem: impl Into<String>) -> Error {
         Error::token_file(&self.shown, problem)
     }
@@ -219,9 +233,8 @@ impl LockedFile {
     fn create_temp(&self) -> Result<(TempFile, File), Error> {
         new_temp(self.dir(), &self.short_name()).map_err(|e| {
             self.error(format!(
-                "cannot be saved: cannot create a file in {}: {}; nothing was sent",
-                self.dir().display(),
-                io_problem("write there", &e).trim_start_matches("cannot write there: ")
+                "cannot be saved: {}; nothing was sent",
+                cannot_create_in(self.dir(), &e)
             ))
         })
     }

@@ -158,11 +158,10 @@ pub(crate) fn run(
                     }
                 }
             }
-            if let Some(m) = metrics.as_mut() {
-                m.record(items, &outcomes);
-                if let Err(why) = m.write() {
-                    events.note("metrics", &why, true);
-                }
+            if let Some(m) = metrics.as_mut()
+                && let Err(why) = m.update(items, &outcomes)
+            {
+                events.note("metrics", &why, true);
             }
             continue;
         }

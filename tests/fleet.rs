@@ -397,6 +397,115 @@ fn the_metrics_file_has_a_sample_per_file() {
     );
 }
 
+/// Issue 20: a `--metrics-file` that cannot be written is found before anything is sent,
+/// as an unsaveable token file is: exit 3, the token file untouched, no request, for a
+/// one-shot run and for `--watch` alike.
+#[test]
+fn an_unwritable_metrics_file_stops_the_run_before_sending() {
+    // A refusal: without the check the run would send, then end (5, or --watch gives up).
+    let server = Server::with_handler(|_| {
+        Reply::oauth_error(400, "invalid_grant", "expired access/refresh token")
+    });
+    let watch = ["--watch", "--if-older-than", "1h"];
+    for (metrics, why) in [
+        (
+            "nodir/m.prom",
+            "cannot create a file in nodir: does not exist",
+        ),
+        (
+            "plain/m.prom",
+            "cannot create a file in plain: not a directory",
+        ),
+        ("m.prom", "it is a directory"),
+    ] {
+        for extra in [&[][..], &watch[..]] {
+            let dir = TempDir::new();
+            let file = dir.write("t.json", TOKEN);
+            dir.write("plain", "not a directory");
+            fs::create_dir(dir.path("m.prom")).unwrap();
+            let before = dir.names();
+            let mut args = vec!["--metrics-file", metrics];
+            args.extend_from_slice(extra);
+            let out = run(fleet(&server.url(), &args, &[Path::new("t.json")]).current_dir(&dir.0));
+            assert_eq!(
+                (out.code, out.stdout.as_str(), out.stderr.as_str()),
+                (
+                    3,
+                    "",
+                    format!(
+                        "sfrefresh: error: the --metrics-file {metrics} cannot be written: \
+                         {why}; nothing was sent\n"
+                    )
+                    .as_str()
+                ),
+                "{metrics} {extra:?}"
+            );
+            assert_eq!(fs::read_to_string(&file).unwrap(), TOKEN);
+            assert_eq!(dir.names(), before, "nothing left behind");
+        }
+    }
+    assert_eq!(server.connections(), 0, "nothing was sent");
+}
+
+/// Issue 20: a metrics write that fails after the refreshes (the directory went away
+/// meanwhile) leaves them saved, says so, and the summary says what failed: exit 3.
+#[test]
+fn a_metrics_write_that_fails_after_the_refresh_says_the_refresh_is_saved() {
+    let dir = TempDir::new();
+    let gone = dir.path("m");
+    let server = Server::with_handler(move |_| {
+        let _ = fs::remove_dir_all(&gone);
+        Reply::token("00Dx!AQ.new-access")
+    });
+    for json in [false, true] {
+        fs::create_dir_all(dir.path("m")).unwrap();
+        let file = dir.write("t.json", TOKEN);
+        let mut args = vec!["--metrics-file", "m/m.prom"];
+        if json {
+            args.extend(["--log-format", "json"]);
+        }
+        let out = run(fleet(&server.url(), &args, &[Path::new("t.json")]).current_dir(&dir.0));
+        assert_eq!((out.code, out.stdout.as_str()), (3, ""), "{}", out.stderr);
+        if json {
+            let lines: Vec<serde_json::Value> = out
+                .stderr
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+            assert_eq!(events, ["refreshed", "metrics", "summary"]);
+            assert_eq!(
+                lines[1]["message"],
+                "cannot write the --metrics-file m/m.prom: no such file or directory; \
+                 the refreshed token file is saved all the same"
+            );
+            let mut summary = lines[2].as_object().unwrap().clone();
+            summary.remove("time");
+            assert_eq!(
+                serde_json::Value::Object(summary),
+                serde_json::json!({"event": "summary", "files": 1, "refreshed": 1, "fresh": 0,
+                    "failed": 0, "metrics_written": false, "exit": 3})
+            );
+        } else {
+            assert_eq!(
+                out.stderr,
+                "sfrefresh: t.json: refreshed token for https://acme.my.salesforce.com \
+                 (refresh token kept)\n\
+                 sfrefresh: cannot write the --metrics-file m/m.prom: no such file or \
+                 directory; the refreshed token file is saved all the same\n\
+                 sfrefresh: 1 token file: 1 refreshed, 0 fresh, 0 failed; the metrics file \
+                 was not written (exit 3)\n"
+            );
+        }
+        let saved: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(saved["access_token"], "00Dx!AQ.new-access");
+        assert_eq!(saved["refresh_token"], "5Aep861.refresh-r0");
+        assert_eq!(dir.names(), ["t.json"]);
+    }
+    assert_eq!(server.requests().len(), 2);
+}
+
 /// The budgets `make bench` checks (run.py `budgets`), on canned numbers: each passes
 /// on good numbers and fails alone on a bad one. The measuring itself is `make bench`.
 #[test]

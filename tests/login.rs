@@ -906,22 +906,24 @@ fn web_login_wrong_state_denial_and_timeout_leave_no_file() {
         );
         assert_empty(&dir);
     }
+    // Issue 20: the SSH hint names the --redirect-port in use, not the default 1717.
     let fake = FakeSalesforce::builder().start();
     let dir = TempDir::new();
-    let out = web_login(
-        &fake,
-        free_port(),
-        &dir.path("tok.json"),
-        &["--timeout", "1"],
-    )
-    .finish();
+    let port = free_port();
+    let out = web_login(&fake, port, &dir.path("tok.json"), &["--timeout", "1"]).finish();
     assert_eq!(out.code, 4, "{}", out.stderr);
     assert!(
-        out.stderr
-            .contains("the browser did not come back within the 1s --timeout"),
+        out.stderr.ends_with(&format!(
+            "\nsfrefresh: error: the browser did not come back within the 1s --timeout; \
+             nothing was saved\n\
+             sfrefresh: hint: open the URL above in a browser on this machine (over SSH, \
+             forward the port first: ssh -L {port}:localhost:{port} HOST), or give a longer \
+             --timeout\n"
+        )),
         "{}",
         out.stderr
     );
+    assert!(fake.requests().is_empty(), "nothing was exchanged");
     assert_empty(&dir);
 }
 

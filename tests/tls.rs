@@ -1,5 +1,6 @@
 //! TLS trust, endpoint precedence, proxies and the signature check, all on loopback.
 
+use serde_json::json;
 use std::fs;
 
 use crate::util::*;
@@ -533,6 +534,98 @@ fn a_stored_signature_that_does_not_match_the_secret_stops_before_sending() {
     );
     assert_eq!(server.connections(), 0);
     assert_untouched(&dir, &file, &signed_token());
+}
+
+/// Issue 20: with nothing to check, `-v` names exactly what the token file and the
+/// answer lack (one, two or three fields), or which field is not a string.
+#[test]
+fn verify_signature_says_exactly_which_fields_are_missing() {
+    let answer = |fields: &[(&str, serde_json::Value)]| {
+        let mut doc = serde_json::json!({"access_token": "signed-access"});
+        for (k, v) in fields {
+            doc[*k] = v.clone();
+        }
+        Reply::json(200, &doc.to_string())
+    };
+    let (id, at) = (json!(SIGNED_ID), json!(SIGNED_AT));
+    for (drop, change, reply, stored, answered) in [
+        (
+            &["signature"][..],
+            None,
+            answer(&[("id", id.clone()), ("issued_at", at.clone())]),
+            "the token file has no signature to check the secret with",
+            "the answer has no signature to verify",
+        ),
+        (
+            &["issued_at", "signature"][..],
+            None,
+            answer(&[("issued_at", at.clone())]),
+            "the token file has no issued_at or signature to check the secret with",
+            "the answer has no id or signature to verify",
+        ),
+        (
+            &["id", "issued_at", "signature"][..],
+            None,
+            answer(&[]),
+            "the token file has no id, issued_at or signature to check the secret with",
+            "the answer has no id, issued_at or signature to verify",
+        ),
+        (
+            &[][..],
+            Some(("issued_at", json!(1700000000000u64))),
+            answer(&[
+                ("id", json!(5)),
+                ("issued_at", json!(17)),
+                ("signature", json!("c2ln")),
+            ]),
+            "the token file's issued_at is not a string, so the secret cannot be checked",
+            "the answer's id and issued_at are not strings, so it cannot be verified",
+        ),
+        (
+            &["id"][..],
+            Some(("issued_at", json!(1700000000000u64))),
+            answer(&[("id", id.clone()), ("issued_at", json!(17))]),
+            "the token file has no id and its issued_at is not a string, so the secret cannot \
+             be checked",
+            "the answer has no signature and its issued_at is not a string, so it cannot be \
+             verified",
+        ),
+    ] {
+        let mut doc: serde_json::Value = serde_json::from_str(TOKEN).unwrap();
+        let object = doc.as_object_mut().unwrap();
+        for field in drop {
+            object.remove(*field);
+        }
+        if let Some((k, v)) = change {
+            object.insert(k.into(), v);
+        }
+        let server = Server::scripted(vec![reply]);
+        let dir = TempDir::new();
+        let file = dir.write("tok.json", &format!("{doc:#}\n"));
+        let mut cmd = refresh_cmd(&server, &file, &["--verify-signature", "-v"]);
+        cmd.env("SF_CLIENT_SECRET", "s3cret");
+        let out = run(&mut cmd);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let said: Vec<&str> = out
+            .stderr
+            .lines()
+            .filter(|l| {
+                ["the token file", "the answer"]
+                    .iter()
+                    .any(|s| l.contains(s))
+            })
+            .collect();
+        assert_eq!(
+            said,
+            [
+                format!("sfrefresh: {stored}"),
+                format!("sfrefresh: {answered}")
+            ],
+            "{drop:?}\n{}",
+            out.stderr
+        );
+        assert_eq!(server.requests().len(), 1);
+    }
 }
 
 #[test]

@@ -1016,6 +1016,42 @@ fn revoke_revokes_the_refresh_token_then_removes_the_file() {
     assert_eq!(run(status().arg("--check").arg(&probe)).code, 5);
 }
 
+/// Issue 20: through a symlink, revoke removes the file the link points to and leaves
+/// the link (README); the message names what was removed, and the link left behind.
+#[test]
+fn revoke_through_a_symlink_names_the_file_it_removed() {
+    for (link, target) in [
+        ("rvlink.json", "tok.json"),
+        ("sub/rvlink.json", "../tok.json"),
+    ] {
+        let fake = org();
+        let dir = TempDir::new();
+        let file = issued(&fake, &dir, minutes(1));
+        let real = fs::canonicalize(&file).unwrap();
+        fs::create_dir(dir.path("sub")).unwrap();
+        let link = dir.path(link);
+        std::os::unix::fs::symlink(target, &link).unwrap();
+        let out = run(verb("revoke", &fake).arg(&link));
+        assert_eq!(
+            (out.code, out.stdout.as_str(), out.stderr),
+            (
+                0,
+                "",
+                format!(
+                    "sfrefresh: revoked the refresh token for {}; removed {}, which the \
+                     symlink {} pointed to; the link is left, dangling\n",
+                    fake.base_url(),
+                    real.display(),
+                    link.display()
+                )
+            )
+        );
+        assert!(fake.family_revoked());
+        assert!(!file.exists(), "the target is removed");
+        assert_eq!(fs::read_link(&link).unwrap(), Path::new(target));
+    }
+}
+
 #[test]
 fn revoke_keep_file_saves_it_without_its_tokens() {
     let fake = org();

@@ -131,7 +131,7 @@ fn not_approved(timeout: Duration) -> Error {
             "the login was not approved within the {} --timeout; nothing was saved",
             human(timeout)
         ),
-        hint: "run the login again and approve the code sooner, or give a longer --timeout",
+        hint: "run the login again and approve the code sooner, or give a longer --timeout".into(),
     }
 }
 

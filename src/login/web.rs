@@ -215,8 +215,11 @@ fn spawn(program: &std::ffi::CStr, arg: &str) -> std::io::Result<()> {
 }
 
 /// The loopback listeners: 127.0.0.1 always, [::1] too where the system has it, since a
-/// browser may resolve `localhost` to either.
-struct Listener(Vec<TcpListener>);
+/// browser may resolve `localhost` to either; and their port, for the SSH hint.
+struct Listener {
+    all: Vec<TcpListener>,
+    port: u16,
+}
 
 impl Listener {
     fn bind(port: u16) -> Result<Listener, Error> {
@@ -240,7 +243,7 @@ impl Listener {
                 ))
             })?;
         }
-        Ok(Listener(all))
+        Ok(Listener { all, port })
     }
 
     /// Waits for the redirect to `/OauthRedirect` and answers the browser. Other paths
@@ -261,9 +264,13 @@ impl Listener {
                          saved",
                         human(timeout)
                     ),
-                    hint: "open the URL above in a browser on this machine (over SSH, forward \
-                           the port first: ssh -L 1717:localhost:1717 HOST), or give a longer \
-                           --timeout",
+                    hint: format!(
+                        "open the URL above in a browser on this machine (over SSH, forward \
+                         the port first: ssh -L {port}:localhost:{port} HOST), or give a \
+                         longer --timeout",
+                        port = self.port
+                    )
+                    .into(),
                 });
             }
             for stream in self.ready(left) {
@@ -277,7 +284,7 @@ impl Listener {
     /// Connections waiting to be accepted, after at most `left`.
     fn ready(&self, left: Duration) -> Vec<TcpStream> {
         let mut fds: Vec<libc::pollfd> = self
-            .0
+            .all
             .iter()
             .map(|l| libc::pollfd {
                 fd: l.as_raw_fd(),
@@ -291,7 +298,7 @@ impl Listener {
         if n <= 0 {
             return Vec::new();
         }
-        self.0
+        self.all
             .iter()
             .zip(&fds)
             .filter(|(_, fd)| fd.revents != 0)
@@ -407,7 +414,7 @@ impl Callback {
                 what: "the browser came back with a state that is not this login's, so the \
                        redirect may be forged or stale; nothing was exchanged or saved"
                     .into(),
-                hint: "run the login again and use the new URL it prints",
+                hint: "run the login again and use the new URL it prints".into(),
             });
         }
         if let Some(error) = self.error {
@@ -428,7 +435,7 @@ impl Callback {
             None => Err(Error::LoginAborted {
                 what: "the browser came back with neither a code nor an error; nothing was saved"
                     .into(),
-                hint: "run the login again",
+                hint: "run the login again".into(),
             }),
         }
     }
