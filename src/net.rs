@@ -21,11 +21,20 @@ use crate::wire::Tls;
 
 /// ureq's default is 128 KiB for each of the input and output buffers of a connection
 /// (and the TCP and TLS layers each have a pair). A token request is under 1 KiB and
-/// an answer's head a few hundred bytes; 16 KiB measured 23% less peak memory and half a
-/// millisecond less per run. It also caps an answer's head (status line and headers),
-/// which is more than any token endpoint sends; the body is read in pieces and is capped
-/// by `answer::MAX_ANSWER` alone.
+/// an answer's head usually a few hundred bytes; 16 KiB measured 23% less peak memory
+/// and half a millisecond less per run. The body is read in pieces and is capped by
+/// `answer::MAX_ANSWER` alone. A head is parsed only once it is whole, and load
+/// balancers and WAFs send heads larger than this buffer (two 8 KiB cookies and a 16 KiB
+/// trace header): such an answer already consumed a rotating server's refresh token, so
+/// it must be read. `Watched` keeps the input ureq reads in a buffer of its own that
+/// grows with what is unconsumed, up to `MAX_HEAD`: an ordinary answer costs its own
+/// size, and only a large head costs more.
 pub(crate) const IO_BUFFER: usize = 16 * 1024;
+
+/// The largest answer head (status line and headers) read: ureq's own default, named
+/// here because `Watched` grows its buffer up to it and the message for a larger head
+/// (`oauth::transport_failure`) states it.
+pub(crate) const MAX_HEAD: usize = 64 * 1024;
 
 /// An agent for one route, and the flag its connections raise when the first byte of
 /// an answer arrives.
@@ -104,6 +113,7 @@ pub(crate) fn agent(roots: Roots, route: &Route) -> Http {
         .http_status_as_error(false)
         .input_buffer_size(IO_BUFFER)
         .output_buffer_size(IO_BUFFER)
+        .max_response_header_size(MAX_HEAD)
         .max_redirects(0)
         .user_agent(concat!("sfrefresh/", env!("CARGO_PKG_VERSION")))
         .accept("application/json")
@@ -312,7 +322,7 @@ fn read_connect_answer(
 }
 
 /// The last link of the chain: wraps each connection to raise `answered` when the
-/// first byte of an answer (after TLS) arrives.
+/// first byte of an answer (after TLS) arrives, and to hold the input ureq reads.
 #[derive(Debug)]
 struct Watch(Arc<AtomicBool>);
 
@@ -328,20 +338,134 @@ impl<In: Transport> Connector<In> for Watch {
             Box::new(Watched {
                 inner,
                 answered: self.0.clone(),
+                input: Input::default(),
             }) as Box<dyn Transport>
         }))
     }
 }
 
+/// A connection as ureq sees it. Every read of the inner transport (TCP, or TLS over
+/// it) is moved at once into `input`, so the inner buffer (`IO_BUFFER`) never fills up
+/// with a head that does not fit it: a read into a full buffer reads nothing, which
+/// ureq takes for a closed connection. Output goes straight to the inner transport's
+/// buffer.
 #[derive(Debug)]
 struct Watched<T> {
     inner: T,
     answered: Arc<AtomicBool>,
+    input: Input,
+}
+
+/// The input ureq has not consumed yet, in a buffer as large as that needs (an
+/// ordinary answer: a few hundred bytes), emptied of what was consumed before it grows.
+/// ureq refuses a head over `MAX_HEAD` itself (`Error::LargeResponseHeader`); past a
+/// head, more than `MAX_HEAD` that ureq cannot use is refused here.
+#[derive(Debug, Default)]
+struct Input {
+    buf: Vec<u8>,
+    /// `buf[consumed..filled]` is the unconsumed input.
+    filled: usize,
+    consumed: usize,
+    /// Whether ureq's last `input_consume` took anything (see `Buffers::can_use_input`).
+    progress: bool,
+}
+
+impl Input {
+    fn unconsumed(&self) -> &[u8] {
+        self.buf.get(self.consumed..self.filled).unwrap_or_default()
+    }
+
+    /// Moves the unconsumed input to the front of the buffer.
+    fn compact(&mut self) {
+        if self.consumed > 0 {
+            self.buf.copy_within(self.consumed..self.filled, 0);
+            self.filled -= self.consumed;
+            self.consumed = 0;
+        }
+    }
+
+    /// Adds a read after the unconsumed input, growing the buffer as it needs.
+    fn append(&mut self, read: &[u8]) {
+        self.compact();
+        self.buf.truncate(self.filled);
+        self.buf.extend_from_slice(read);
+        self.filled = self.buf.len();
+    }
+
+    /// Room for at least `more` bytes after the unconsumed input.
+    fn free(&mut self, more: usize) -> &mut [u8] {
+        self.compact();
+        let wanted = self.filled.saturating_add(more);
+        if self.buf.len() < wanted {
+            self.buf.resize(wanted, 0);
+        }
+        self.buf.get_mut(self.filled..).unwrap_or_default()
+    }
+
+    fn appended(&mut self, amount: usize) {
+        self.filled = self.filled.saturating_add(amount).min(self.buf.len());
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.progress = amount > 0;
+        self.consumed = self.consumed.saturating_add(amount).min(self.filled);
+        if self.consumed == self.filled {
+            (self.consumed, self.filled) = (0, 0);
+            // What a large head needed is not kept for the rest of the connection.
+            if self.buf.capacity() > IO_BUFFER {
+                self.buf = Vec::new();
+            }
+        }
+    }
+}
+
+impl<T: Transport> Watched<T> {
+    /// Moves all the inner transport's input to the end of `input`.
+    fn take_inner_input(&mut self) {
+        let inner = self.inner.buffers();
+        let read = inner.input();
+        let amount = read.len();
+        self.input.append(read);
+        inner.input_consume(amount);
+    }
+}
+
+impl<T: Transport> Buffers for Watched<T> {
+    fn output(&mut self) -> &mut [u8] {
+        self.inner.buffers().output()
+    }
+
+    fn input(&self) -> &[u8] {
+        self.input.unconsumed()
+    }
+
+    /// Only a transport fills its own buffer (ureq never calls this); `await_input`
+    /// fills this one from the inner transport's.
+    fn input_append_buf(&mut self) -> &mut [u8] {
+        self.input.free(IO_BUFFER)
+    }
+
+    fn input_appended(&mut self, amount: usize) {
+        self.input.appended(amount);
+    }
+
+    fn input_consume(&mut self, amount: usize) {
+        self.input.consume(amount);
+    }
+
+    /// The scratch space is the inner input buffer's, which is always empty here.
+    fn tmp_and_output(&mut self) -> (&mut [u8], &mut [u8]) {
+        self.inner.buffers().tmp_and_output()
+    }
+
+    fn can_use_input(&self) -> bool {
+        !self.input.unconsumed().is_empty() && self.input.progress
+    }
 }
 
 impl<T: Transport> Transport for Watched<T> {
     fn buffers(&mut self) -> &mut dyn Buffers {
-        self.inner.buffers()
+        self
     }
 
     fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
@@ -349,8 +473,18 @@ impl<T: Transport> Transport for Watched<T> {
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+        if self.input.unconsumed().len() > MAX_HEAD {
+            return Err(ureq::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "more than {} KiB of the answer cannot be parsed",
+                    MAX_HEAD / 1024
+                ),
+            )));
+        }
         let progress = self.inner.await_input(timeout)?;
-        if progress && !self.inner.buffers().input().is_empty() {
+        self.take_inner_input();
+        if progress && !self.input.unconsumed().is_empty() {
             self.answered.store(true, Ordering::SeqCst);
         }
         Ok(progress)
@@ -364,3 +498,6 @@ impl<T: Transport> Transport for Watched<T> {
         self.inner.is_tls()
     }
 }
+
+#[cfg(test)]
+mod tests;

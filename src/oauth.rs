@@ -376,9 +376,11 @@ fn transport_failure(e: ureq::Error, answered: bool) -> Failure {
         ureq::Error::BadUri(_) | ureq::Error::InvalidProxyUrl | ureq::Error::Http(_) => {
             Failure::Usage(format!("cannot use this URL: {}", describe(&e)))
         }
-        ureq::Error::LargeResponseHeader(..) => {
-            Failure::Unreadable("its headers are too large".into())
-        }
+        // ureq's limit is `net::MAX_HEAD`, which the agent sets.
+        ureq::Error::LargeResponseHeader(_, limit) => Failure::Unreadable(format!(
+            "its headers are larger than the {} KiB limit",
+            limit / 1024
+        )),
         ureq::Error::Protocol(_) if answered => {
             Failure::Unreadable(format!("its head is malformed: {}", describe(&e)))
         }

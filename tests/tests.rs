@@ -9,6 +9,7 @@ mod docs;
 mod fake_salesforce_selftest;
 mod faults;
 mod fleet;
+mod heads;
 mod interop;
 mod login;
 mod messages;

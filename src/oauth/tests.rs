@@ -66,3 +66,15 @@ fn an_answer_that_started_is_never_unreachable() {
     let f = transport_failure(ureq::Error::LargeResponseHeader(1, 2), true);
     assert!(matches!(f, Failure::Unreadable(_)));
 }
+
+#[test]
+fn a_head_over_the_limit_names_the_limit_and_is_not_retried() {
+    let f = transport_failure(ureq::Error::LargeResponseHeader(80 * 1024, 64 * 1024), true);
+    assert!(!f.retryable());
+    match f {
+        Failure::Unreadable(detail) => {
+            assert_eq!(detail, "its headers are larger than the 64 KiB limit")
+        }
+        other => panic!("{other:?}"),
+    }
+}
