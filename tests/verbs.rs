@@ -357,7 +357,8 @@ fn exec_grammar_everything_after_the_double_dash_is_the_command() {
         ),
         (
             vec!["exec", "--print", "token", &f, "--", "true"],
-            "--print is only for 'sfrefresh refresh', not for 'sfrefresh exec'",
+            "--print is only for 'sfrefresh refresh' and 'sfrefresh login', not for \
+             'sfrefresh exec'",
         ),
         (
             vec!["exec", "-", "--", "true"],
@@ -941,8 +942,8 @@ fn status_check_needs_an_identity_url_and_an_access_token() {
         ),
         (
             vec!["status", "--client-id", "x", "t.json"],
-            "--client-id is only for 'sfrefresh refresh', 'sfrefresh exec' and 'sfrefresh \
-             revoke', not for 'sfrefresh status'",
+            "--client-id is only for 'sfrefresh refresh', 'sfrefresh exec', 'sfrefresh \
+             revoke' and 'sfrefresh login', not for 'sfrefresh status'",
         ),
         (
             vec![
@@ -1325,7 +1326,8 @@ fn revoke_takes_no_refresh_only_flags() {
         (
             "--print",
             Some("token"),
-            "--print is only for 'sfrefresh refresh', not for 'sfrefresh revoke'",
+            "--print is only for 'sfrefresh refresh' and 'sfrefresh login', not for \
+             'sfrefresh revoke'",
         ),
         (
             "--verify-signature",

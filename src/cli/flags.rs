@@ -4,6 +4,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use super::defs::{self, Flag, Id};
 use crate::error::Error;
 
 /// The verbs. `refresh` is also what a command line without a verb means, so
@@ -89,52 +90,9 @@ pub(crate) struct LowArgs {
     pub(crate) verbose: bool,
     pub(crate) help: bool,
     pub(crate) version: bool,
+    /// Every flag given, in order: the verb and conflict checks read the table's rows.
+    pub(crate) given: Vec<&'static Flag>,
 }
-
-/// Every long flag, for "did you mean" suggestions.
-pub(crate) const LONG_FLAGS: &[&str] = &[
-    "client-id",
-    "client-secret-file",
-    "client-auth",
-    "token-url",
-    "sandbox",
-    "login-url",
-    "cacert",
-    "proxy",
-    "no-proxy",
-    "verify-signature",
-    "timeout",
-    "retries",
-    "if-older-than",
-    "print",
-    "json",
-    "check",
-    "userinfo-url",
-    "revoke-url",
-    "keep-file",
-    "files-from",
-    "jobs",
-    "watch",
-    "metrics-file",
-    "log-format",
-    "grant",
-    "jwt-key",
-    "username",
-    "audience",
-    "device",
-    "device-url",
-    "web",
-    "authorize-url",
-    "redirect-port",
-    "open",
-    "sfdx-url-file",
-    "scope",
-    "force",
-    "quiet",
-    "verbose",
-    "help",
-    "version",
-];
 
 /// Parses `args` (without the program name) into raw flags. A verb is recognised only
 /// as the very first argument, so a token file named like a verb is `./login`.
@@ -155,13 +113,30 @@ where
         low.verb = Some(verb);
         args.remove(0);
     } else if args.first().is_some_and(|a| a == "help") {
-        // `sfrefresh help [VERB]`
+        // `sfrefresh help [VERB]`: anything else there is a mistake, not a wish for help.
         low.help = true;
-        low.verb = args
-            .get(1)
-            .and_then(|a| a.to_str())
-            .and_then(Verb::from_word);
+        if let Some(extra) = args.get(2) {
+            return Err(Error::usage(format!(
+                "unexpected argument '{}': 'sfrefresh help' takes one VERB",
+                extra.to_string_lossy()
+            )));
+        }
+        low.verb = match args.get(1) {
+            None => None,
+            Some(word) if word == "help" => None,
+            Some(word) => {
+                let word = word.to_string_lossy();
+                Some(Verb::from_word(&word).ok_or_else(|| unknown_verb(&word))?)
+            }
+        };
         return Ok(low);
+    } else if let Some(word) = args.first().and_then(|a| a.to_str())
+        && let Some(verb) = mistyped_verb(word)
+    {
+        return Err(Error::usage(format!(
+            "'{word}' is not a verb, and no file has that name: did you mean '{verb}'? \
+             (a token file named so is ./{word})"
+        )));
     }
     let mut parser = lexopt::Parser::from_args(args);
     loop {
@@ -172,54 +147,100 @@ where
             break;
         }
         let Some(arg) = parser.next()? else { break };
-        match arg {
-            Long("client-id") => low.client_id = Some(parser.value()?.string()?),
-            Long("client-secret-file") => low.secret_file = Some(parser.value()?.into()),
-            Long("client-auth") => low.client_auth = Some(parser.value()?.string()?),
-            Long("token-url") => low.token_url = Some(parser.value()?.string()?),
-            Long("sandbox") => low.sandbox = true,
-            Long("login-url") => low.login_url = Some(parser.value()?.string()?),
-            Long("cacert") => low.cacert = Some(parser.value()?.into()),
-            Long("proxy") => low.proxy = Some(parser.value()?.string()?),
-            Long("no-proxy") => low.no_proxy = true,
-            Long("verify-signature") => low.verify_signature = true,
-            Long("timeout") => low.timeout = Some(parser.value()?.string()?),
-            Long("retries") => low.retries = Some(parser.value()?.string()?),
-            Long("if-older-than") => low.if_older_than = Some(parser.value()?.string()?),
-            Long("print") => low.print = Some(parser.value()?.string()?),
-            Long("json") => low.json = true,
-            Long("check") => low.check = true,
-            Long("userinfo-url") => low.userinfo_url = Some(parser.value()?.string()?),
-            Long("revoke-url") => low.revoke_url = Some(parser.value()?.string()?),
-            Long("keep-file") => low.keep_file = true,
-            Long("files-from") => low.files_from = Some(parser.value()?.into()),
-            Short('j') | Long("jobs") => low.jobs = Some(parser.value()?.string()?),
-            Long("watch") => low.watch = true,
-            Long("metrics-file") => low.metrics_file = Some(parser.value()?.into()),
-            Long("log-format") => low.log_format = Some(parser.value()?.string()?),
-            Long("grant") => low.grant = Some(parser.value()?.string()?),
-            Long("jwt-key") => low.jwt_key = Some(parser.value()?.into()),
-            Long("username") => low.username = Some(parser.value()?.string()?),
-            Long("audience") => low.audience = Some(parser.value()?.string()?),
-            Long("device") => low.device = true,
-            Long("device-url") => low.device_url = Some(parser.value()?.string()?),
-            Long("web") => low.web = true,
-            Long("authorize-url") => low.authorize_url = Some(parser.value()?.string()?),
-            Long("redirect-port") => low.redirect_port = Some(parser.value()?.string()?),
-            Long("open") => low.open = true,
-            Long("sfdx-url-file") => low.sfdx_url_file = Some(parser.value()?.into()),
-            Long("scope") => low.scope = Some(parser.value()?.string()?),
-            Long("force") => low.force = true,
-            Short('q') | Long("quiet") => low.quiet = true,
-            Short('v') | Long("verbose") => low.verbose = true,
-            Short('h') | Long("help") => low.help = true,
-            Short('V') | Long("version") => low.version = true,
-            Value(v) => low.positional.push(v),
-            Long(name) => return Err(unknown_long(name)),
-            _ => return Err(Error::usage_help(arg.unexpected().to_string())),
+        let flag = match arg {
+            Value(v) => {
+                low.positional.push(v);
+                continue;
+            }
+            Long(name) => defs::by_long(name).ok_or_else(|| unknown_long(name))?,
+            Short(c) => defs::by_short(c)
+                .ok_or_else(|| Error::usage_help(Short(c).unexpected().to_string()))?,
+        };
+        low.given.push(flag);
+        match flag.id {
+            Id::ClientId => low.client_id = Some(parser.value()?.string()?),
+            Id::SecretFile => low.secret_file = Some(parser.value()?.into()),
+            Id::ClientAuth => low.client_auth = Some(parser.value()?.string()?),
+            Id::TokenUrl => low.token_url = Some(parser.value()?.string()?),
+            Id::Sandbox => low.sandbox = true,
+            Id::LoginUrl => low.login_url = Some(parser.value()?.string()?),
+            Id::Cacert => low.cacert = Some(parser.value()?.into()),
+            Id::Proxy => low.proxy = Some(parser.value()?.string()?),
+            Id::NoProxy => low.no_proxy = true,
+            Id::VerifySignature => low.verify_signature = true,
+            Id::Timeout => low.timeout = Some(parser.value()?.string()?),
+            Id::Retries => low.retries = Some(parser.value()?.string()?),
+            Id::IfOlderThan => low.if_older_than = Some(parser.value()?.string()?),
+            Id::Print => low.print = Some(parser.value()?.string()?),
+            Id::Json => low.json = true,
+            Id::Check => low.check = true,
+            Id::UserinfoUrl => low.userinfo_url = Some(parser.value()?.string()?),
+            Id::RevokeUrl => low.revoke_url = Some(parser.value()?.string()?),
+            Id::KeepFile => low.keep_file = true,
+            Id::FilesFrom => low.files_from = Some(parser.value()?.into()),
+            Id::Jobs => low.jobs = Some(parser.value()?.string()?),
+            Id::Watch => low.watch = true,
+            Id::MetricsFile => low.metrics_file = Some(parser.value()?.into()),
+            Id::LogFormat => low.log_format = Some(parser.value()?.string()?),
+            Id::Grant => low.grant = Some(parser.value()?.string()?),
+            Id::JwtKey => low.jwt_key = Some(parser.value()?.into()),
+            Id::Username => low.username = Some(parser.value()?.string()?),
+            Id::Audience => low.audience = Some(parser.value()?.string()?),
+            Id::Device => low.device = true,
+            Id::DeviceUrl => low.device_url = Some(parser.value()?.string()?),
+            Id::Web => low.web = true,
+            Id::AuthorizeUrl => low.authorize_url = Some(parser.value()?.string()?),
+            Id::RedirectPort => low.redirect_port = Some(parser.value()?.string()?),
+            Id::Open => low.open = true,
+            Id::SfdxUrlFile => low.sfdx_url_file = Some(parser.value()?.into()),
+            Id::Scope => low.scope = Some(parser.value()?.string()?),
+            Id::Force => low.force = true,
+            Id::Quiet => low.quiet = true,
+            Id::Verbose => low.verbose = true,
+            Id::Help => low.help = true,
+            Id::Version => low.version = true,
         }
     }
     Ok(low)
+}
+
+/// `sfrefresh help WORD` with a WORD that is no verb: name the nearest, or all.
+fn unknown_verb(word: &str) -> Error {
+    match nearest_verb(word) {
+        Some(verb) => Error::usage(format!(
+            "unknown verb '{word}' for 'sfrefresh help': did you mean '{verb}'?"
+        )),
+        None => {
+            let words: Vec<&str> = Verb::ALL.iter().map(|(w, _)| *w).collect();
+            Error::usage(format!(
+                "unknown verb '{word}' for 'sfrefresh help': the verbs are {}",
+                words.join(", ")
+            ))
+        }
+    }
+}
+
+/// The verb that a first argument which is no verb and names no file was meant to be:
+/// letters only (a token file's name has a dot or a slash), within 2 edits of a verb.
+/// Otherwise `sfrefresh stauts t.json` would look for a token file named `stauts`.
+fn mistyped_verb(word: &str) -> Option<&'static str> {
+    if word.is_empty() || !word.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let verb = nearest_verb(word)?;
+    // An existing file (or link, even a dangling one) named so stays a token file.
+    std::fs::symlink_metadata(word).is_err().then_some(verb)
+}
+
+/// The verb within 2 edits of `word` (case aside), the nearest first.
+fn nearest_verb(word: &str) -> Option<&'static str> {
+    let word = word.to_ascii_lowercase();
+    Verb::ALL
+        .iter()
+        .map(|(v, _)| (distance(&word, v), *v))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, v)| v)
 }
 
 /// For `exec`: when the next whole argument is `--`, everything after it is COMMAND and
@@ -251,9 +272,9 @@ fn unknown_long(name: &str) -> Error {
 /// be what was meant.
 fn nearest(name: &str) -> Option<&'static str> {
     let wanted = name.replace('_', "-").to_ascii_lowercase();
-    LONG_FLAGS
+    defs::FLAGS
         .iter()
-        .map(|f| (distance(&wanted, f), *f))
+        .map(|f| (distance(&wanted, f.long), f.long))
         .filter(|(d, f)| *d <= (f.len() / 4).max(1))
         .min_by_key(|(d, _)| *d)
         .map(|(_, f)| f)

@@ -1,0 +1,1 @@
+//! Generated completion files, from the flag table.

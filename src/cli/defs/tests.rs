@@ -1,0 +1,1 @@
+//! The table against the man page and the completion files.
