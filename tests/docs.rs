@@ -270,3 +270,58 @@ fn completion_files_are_valid_and_complete_options_and_values() {
         assert!(got.contains("token") && got.contains("json"), "{got}");
     }
 }
+
+/// bash, as a user's TAB would run it: `words` typed, the last one being completed.
+fn bash_completes(words: &str) -> Option<String> {
+    let script = format!(
+        "source {}; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+         _sfrefresh; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        COMPLETIONS[0]
+    );
+    shell("bash", &["-c", &script]).map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+#[test]
+fn completions_offer_each_verb_only_its_own_flags() {
+    // (typed, offered): a flag is offered after a verb only when that verb takes it,
+    // and `help` offers the verbs, not files. "\n" is nothing offered.
+    for (typed, offered) in [
+        ("sfrefresh status --wa", "\n"),
+        ("sfrefresh login --ver", "--verbose\n--version\n"),
+        ("sfrefresh exec --files", "\n"),
+        ("sfrefresh exec --pri", "\n"),
+        ("sfrefresh exec --gr", "--grant\n"),
+        ("sfrefresh help ''", "refresh\nexec\nstatus\nrevoke\nlogin\n"),
+        ("sfrefresh help st", "status\n"),
+        ("sfrefresh help status ''", "\n"),
+        ("sfrefresh --wa", "--watch\n"),
+        ("sfrefresh status --ch", "--check\n"),
+        ("sfrefresh revoke --ke", "--keep-file\n"),
+        ("sfrefresh login --dev", "--device\n--device-url\n"),
+        ("sfrefresh --dev", "\n"),
+        // A verb counts only first: here `status` is a token file.
+        ("sfrefresh t.json status --wa", "--watch\n"),
+    ] {
+        if let Some(got) = bash_completes(typed) {
+            assert_eq!(got, offered, "bash: {typed}");
+        }
+    }
+    let fish = |line: &str| {
+        let script = format!("source {}; complete -C '{line}'", COMPLETIONS[2]);
+        shell("fish", &["--no-config", "-c", &script])
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    if let Some(got) = fish("sfrefresh status --wa") {
+        assert_eq!(got, "", "fish: status --wa");
+    }
+    if let Some(got) = fish("sfrefresh login --verb") {
+        assert!(got.starts_with("--verbose\t") && !got.contains("--verify"), "{got}");
+    }
+    if let Some(got) = fish("sfrefresh help ") {
+        let verbs: Vec<&str> = got.lines().collect();
+        assert_eq!(verbs, ["exec", "login", "refresh", "revoke", "status"], "fish: help");
+    }
+    // The zsh file says where `make install` puts it.
+    let zsh = read(COMPLETIONS[1]);
+    assert!(zsh.contains("$PREFIX/share/zsh/site-functions/_sfrefresh"), "{zsh}");
+}
