@@ -134,8 +134,8 @@ where
         && let Some(verb) = mistyped_verb(word)
     {
         return Err(Error::usage(format!(
-            "'{word}' is not a verb, and no file has that name: did you mean '{verb}'? \
-             (a token file named so is ./{word})"
+            "'{word}' is neither a verb nor an existing file: did you mean '{verb}'? \
+             (a token file of that name is written ./{word})"
         )));
     }
     let mut parser = lexopt::Parser::from_args(args);
