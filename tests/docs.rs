@@ -198,7 +198,7 @@ fn completions_offer_exactly_the_options_of_help() {
         for opt in &opts {
             assert!(
                 offered.contains(opt),
-                "{opt} is in --help but not in {file}: add it there (see the comment at its top)"
+                "{opt} is in --help but not in {file}: regenerate it (docs/flags.md)"
             );
         }
         for opt in &offered {

@@ -8,7 +8,7 @@ use Verb::{Exec, Login, Refresh, Revoke, Status};
 
 /// Which flag, for the parser's one `match` that stores its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Id {
+pub(crate) enum Which {
     ClientId,
     SecretFile,
     ClientAuth,
@@ -70,7 +70,7 @@ pub(crate) enum Value {
 /// One flag.
 #[derive(Debug)]
 pub(crate) struct Flag {
-    pub(crate) id: Id,
+    pub(crate) id: Which,
     /// Without the leading `--`.
     pub(crate) long: &'static str,
     pub(crate) short: Option<char>,
@@ -114,7 +114,7 @@ const LOGIN: &[Verb] = &[Login];
 
 /// A switch's defaults, to keep the table's rows short.
 const SWITCH: Flag = Flag {
-    id: Id::Help,
+    id: Which::Help,
     long: "",
     short: None,
     value_name: "",
@@ -129,7 +129,7 @@ const SWITCH: Flag = Flag {
 /// Every flag, in the order the help lists them.
 pub(crate) const FLAGS: &[Flag] = &[
     Flag {
-        id: Id::ClientId,
+        id: Which::ClientId,
         long: "client-id",
         value_name: "ID",
         value: Value::Text,
@@ -145,7 +145,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::SecretFile,
+        id: Which::SecretFile,
         long: "client-secret-file",
         value_name: "PATH",
         value: Value::File,
@@ -156,7 +156,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::ClientAuth,
+        id: Which::ClientAuth,
         long: "client-auth",
         value_name: "post|basic",
         value: Value::Choice(&["post", "basic"]),
@@ -167,7 +167,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::TokenUrl,
+        id: Which::TokenUrl,
         long: "token-url",
         value_name: "URL",
         value: Value::Url,
@@ -176,14 +176,14 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Sandbox,
+        id: Which::Sandbox,
         long: "sandbox",
         doc: "use the sandbox login host, test.salesforce.com",
         help: "use the sandbox login host, test.salesforce.com",
         ..SWITCH
     },
     Flag {
-        id: Id::LoginUrl,
+        id: Which::LoginUrl,
         long: "login-url",
         value_name: "URL",
         value: Value::Url,
@@ -193,7 +193,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Cacert,
+        id: Which::Cacert,
         long: "cacert",
         value_name: "PATH",
         value: Value::File,
@@ -203,7 +203,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Proxy,
+        id: Which::Proxy,
         long: "proxy",
         value_name: "URL",
         value: Value::Url,
@@ -213,7 +213,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::NoProxy,
+        id: Which::NoProxy,
         long: "no-proxy",
         doc: "ignore the proxy environment variables",
         help: "ignore the proxy environment variables",
@@ -221,7 +221,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::VerifySignature,
+        id: Which::VerifySignature,
         long: "verify-signature",
         verbs: &[Refresh, Exec],
         doc: "check the answer's signature (needs the client secret)",
@@ -230,7 +230,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Timeout,
+        id: Which::Timeout,
         long: "timeout",
         value_name: "SECONDS",
         value: Value::Text,
@@ -251,7 +251,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Retries,
+        id: Which::Retries,
         long: "retries",
         value_name: "N",
         value: Value::Text,
@@ -260,7 +260,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::IfOlderThan,
+        id: Which::IfOlderThan,
         long: "if-older-than",
         value_name: "DURATION",
         value: Value::Text,
@@ -282,7 +282,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Grant,
+        id: Which::Grant,
         long: "grant",
         value_name: "refresh-token|jwt-bearer|client-credentials",
         value: Value::Choice(&["refresh-token", "jwt-bearer", "client-credentials"]),
@@ -298,7 +298,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::JwtKey,
+        id: Which::JwtKey,
         long: "jwt-key",
         value_name: "PATH",
         value: Value::File,
@@ -314,7 +314,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Username,
+        id: Which::Username,
         long: "username",
         value_name: "NAME",
         value: Value::Text,
@@ -326,7 +326,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Audience,
+        id: Which::Audience,
         long: "audience",
         value_name: "URL",
         value: Value::Url,
@@ -343,7 +343,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Print,
+        id: Which::Print,
         long: "print",
         value_name: "token|json|header|env|curl",
         value: Value::Choice(&["token", "json", "header", "env", "curl"]),
@@ -355,7 +355,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Json,
+        id: Which::Json,
         long: "json",
         verbs: &[Status],
         doc: "one JSON object per file",
@@ -363,7 +363,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Check,
+        id: Which::Check,
         long: "check",
         verbs: &[Status],
         doc: "prove the access token works",
@@ -372,7 +372,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::UserinfoUrl,
+        id: Which::UserinfoUrl,
         long: "userinfo-url",
         value_name: "URL",
         value: Value::Url,
@@ -383,7 +383,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::RevokeUrl,
+        id: Which::RevokeUrl,
         long: "revoke-url",
         value_name: "URL",
         value: Value::Url,
@@ -394,7 +394,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::KeepFile,
+        id: Which::KeepFile,
         long: "keep-file",
         verbs: &[Revoke],
         doc: "keep the file without its tokens",
@@ -402,7 +402,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Device,
+        id: Which::Device,
         long: "device",
         verbs: LOGIN,
         doc: "device flow",
@@ -411,7 +411,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::DeviceUrl,
+        id: Which::DeviceUrl,
         long: "device-url",
         value_name: "URL",
         value: Value::Url,
@@ -422,7 +422,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Web,
+        id: Which::Web,
         long: "web",
         verbs: LOGIN,
         doc: "web-server flow with PKCE",
@@ -431,7 +431,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::AuthorizeUrl,
+        id: Which::AuthorizeUrl,
         long: "authorize-url",
         value_name: "URL",
         value: Value::Url,
@@ -442,7 +442,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::RedirectPort,
+        id: Which::RedirectPort,
         long: "redirect-port",
         value_name: "N",
         value: Value::Text,
@@ -452,7 +452,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Open,
+        id: Which::Open,
         long: "open",
         verbs: LOGIN,
         doc: "open the authorize URL in a browser",
@@ -460,7 +460,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::SfdxUrlFile,
+        id: Which::SfdxUrlFile,
         long: "sfdx-url-file",
         value_name: "PATH|-",
         value: Value::File,
@@ -471,7 +471,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Scope,
+        id: Which::Scope,
         long: "scope",
         value_name: "SCOPE",
         value: Value::Text,
@@ -482,7 +482,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Force,
+        id: Which::Force,
         long: "force",
         verbs: LOGIN,
         doc: "overwrite a token file that holds a refresh token",
@@ -490,7 +490,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::FilesFrom,
+        id: Which::FilesFrom,
         long: "files-from",
         value_name: "PATH",
         value: Value::File,
@@ -500,7 +500,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Jobs,
+        id: Which::Jobs,
         long: "jobs",
         short: Some('j'),
         value_name: "N",
@@ -511,7 +511,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Watch,
+        id: Which::Watch,
         long: "watch",
         verbs: &[Refresh],
         doc: "run until SIGTERM, refreshing each file when due",
@@ -520,7 +520,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::MetricsFile,
+        id: Which::MetricsFile,
         long: "metrics-file",
         value_name: "PATH",
         value: Value::File,
@@ -531,7 +531,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::LogFormat,
+        id: Which::LogFormat,
         long: "log-format",
         value_name: "text|json",
         value: Value::Choice(&["text", "json"]),
@@ -541,7 +541,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Quiet,
+        id: Which::Quiet,
         long: "quiet",
         short: Some('q'),
         doc: "no status line and no waiting notes",
@@ -550,7 +550,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Verbose,
+        id: Which::Verbose,
         long: "verbose",
         short: Some('v'),
         doc: "describe each step on stderr",
@@ -559,7 +559,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Help,
+        id: Which::Help,
         long: "help",
         short: Some('h'),
         doc: "print the help",
@@ -567,7 +567,7 @@ pub(crate) const FLAGS: &[Flag] = &[
         ..SWITCH
     },
     Flag {
-        id: Id::Version,
+        id: Which::Version,
         long: "version",
         short: Some('V'),
         doc: "print the version",

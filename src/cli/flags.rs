@@ -1,10 +1,11 @@
-//! The raw command line: one lexopt loop fills `LowArgs` with what was typed, unchecked.
+//! The raw command line: one lexopt loop, looking flags up in `defs::FLAGS`, fills
+//! `LowArgs` with what was typed, unchecked.
 //! `resolve.rs` turns it into validated values (ripgrep's lowargs → hiargs split).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use super::defs::{self, Flag, Id};
+use super::defs::{self, Flag, Which};
 use crate::error::Error;
 
 /// The verbs. `refresh` is also what a command line without a verb means, so
@@ -158,47 +159,47 @@ where
         };
         low.given.push(flag);
         match flag.id {
-            Id::ClientId => low.client_id = Some(parser.value()?.string()?),
-            Id::SecretFile => low.secret_file = Some(parser.value()?.into()),
-            Id::ClientAuth => low.client_auth = Some(parser.value()?.string()?),
-            Id::TokenUrl => low.token_url = Some(parser.value()?.string()?),
-            Id::Sandbox => low.sandbox = true,
-            Id::LoginUrl => low.login_url = Some(parser.value()?.string()?),
-            Id::Cacert => low.cacert = Some(parser.value()?.into()),
-            Id::Proxy => low.proxy = Some(parser.value()?.string()?),
-            Id::NoProxy => low.no_proxy = true,
-            Id::VerifySignature => low.verify_signature = true,
-            Id::Timeout => low.timeout = Some(parser.value()?.string()?),
-            Id::Retries => low.retries = Some(parser.value()?.string()?),
-            Id::IfOlderThan => low.if_older_than = Some(parser.value()?.string()?),
-            Id::Print => low.print = Some(parser.value()?.string()?),
-            Id::Json => low.json = true,
-            Id::Check => low.check = true,
-            Id::UserinfoUrl => low.userinfo_url = Some(parser.value()?.string()?),
-            Id::RevokeUrl => low.revoke_url = Some(parser.value()?.string()?),
-            Id::KeepFile => low.keep_file = true,
-            Id::FilesFrom => low.files_from = Some(parser.value()?.into()),
-            Id::Jobs => low.jobs = Some(parser.value()?.string()?),
-            Id::Watch => low.watch = true,
-            Id::MetricsFile => low.metrics_file = Some(parser.value()?.into()),
-            Id::LogFormat => low.log_format = Some(parser.value()?.string()?),
-            Id::Grant => low.grant = Some(parser.value()?.string()?),
-            Id::JwtKey => low.jwt_key = Some(parser.value()?.into()),
-            Id::Username => low.username = Some(parser.value()?.string()?),
-            Id::Audience => low.audience = Some(parser.value()?.string()?),
-            Id::Device => low.device = true,
-            Id::DeviceUrl => low.device_url = Some(parser.value()?.string()?),
-            Id::Web => low.web = true,
-            Id::AuthorizeUrl => low.authorize_url = Some(parser.value()?.string()?),
-            Id::RedirectPort => low.redirect_port = Some(parser.value()?.string()?),
-            Id::Open => low.open = true,
-            Id::SfdxUrlFile => low.sfdx_url_file = Some(parser.value()?.into()),
-            Id::Scope => low.scope = Some(parser.value()?.string()?),
-            Id::Force => low.force = true,
-            Id::Quiet => low.quiet = true,
-            Id::Verbose => low.verbose = true,
-            Id::Help => low.help = true,
-            Id::Version => low.version = true,
+            Which::ClientId => low.client_id = Some(parser.value()?.string()?),
+            Which::SecretFile => low.secret_file = Some(parser.value()?.into()),
+            Which::ClientAuth => low.client_auth = Some(parser.value()?.string()?),
+            Which::TokenUrl => low.token_url = Some(parser.value()?.string()?),
+            Which::Sandbox => low.sandbox = true,
+            Which::LoginUrl => low.login_url = Some(parser.value()?.string()?),
+            Which::Cacert => low.cacert = Some(parser.value()?.into()),
+            Which::Proxy => low.proxy = Some(parser.value()?.string()?),
+            Which::NoProxy => low.no_proxy = true,
+            Which::VerifySignature => low.verify_signature = true,
+            Which::Timeout => low.timeout = Some(parser.value()?.string()?),
+            Which::Retries => low.retries = Some(parser.value()?.string()?),
+            Which::IfOlderThan => low.if_older_than = Some(parser.value()?.string()?),
+            Which::Print => low.print = Some(parser.value()?.string()?),
+            Which::Json => low.json = true,
+            Which::Check => low.check = true,
+            Which::UserinfoUrl => low.userinfo_url = Some(parser.value()?.string()?),
+            Which::RevokeUrl => low.revoke_url = Some(parser.value()?.string()?),
+            Which::KeepFile => low.keep_file = true,
+            Which::FilesFrom => low.files_from = Some(parser.value()?.into()),
+            Which::Jobs => low.jobs = Some(parser.value()?.string()?),
+            Which::Watch => low.watch = true,
+            Which::MetricsFile => low.metrics_file = Some(parser.value()?.into()),
+            Which::LogFormat => low.log_format = Some(parser.value()?.string()?),
+            Which::Grant => low.grant = Some(parser.value()?.string()?),
+            Which::JwtKey => low.jwt_key = Some(parser.value()?.into()),
+            Which::Username => low.username = Some(parser.value()?.string()?),
+            Which::Audience => low.audience = Some(parser.value()?.string()?),
+            Which::Device => low.device = true,
+            Which::DeviceUrl => low.device_url = Some(parser.value()?.string()?),
+            Which::Web => low.web = true,
+            Which::AuthorizeUrl => low.authorize_url = Some(parser.value()?.string()?),
+            Which::RedirectPort => low.redirect_port = Some(parser.value()?.string()?),
+            Which::Open => low.open = true,
+            Which::SfdxUrlFile => low.sfdx_url_file = Some(parser.value()?.into()),
+            Which::Scope => low.scope = Some(parser.value()?.string()?),
+            Which::Force => low.force = true,
+            Which::Quiet => low.quiet = true,
+            Which::Verbose => low.verbose = true,
+            Which::Help => low.help = true,
+            Which::Version => low.version = true,
         }
     }
     Ok(low)

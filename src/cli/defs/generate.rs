@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::{FLAGS, Flag, Id, Value};
+use super::{FLAGS, Flag, Value, Which};
 use crate::cli::Verb;
 
 /// What the verbs and `help` are for, in the order they are offered.
@@ -48,7 +48,7 @@ fn names(flag: &Flag) -> Vec<String> {
 }
 
 fn stops(flag: &Flag) -> bool {
-    matches!(flag.id, Id::Help | Id::Version)
+    matches!(flag.id, Which::Help | Which::Version)
 }
 
 pub(crate) fn bash() -> String {
