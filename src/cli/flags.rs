@@ -338,6 +338,20 @@ mod tests {
     }
 
     #[test]
+    fn help_takes_one_verb_and_typos_name_the_verb() {
+        assert!(parse(["help", "nosuch"]).is_err());
+        assert!(parse(["help", "status", "extra"]).is_err());
+        assert_eq!(parse(["help", "help"]).map(|l| l.verb).ok(), Some(None));
+        assert_eq!(nearest_verb("stauts"), Some("status"));
+        assert_eq!(nearest_verb("Exce"), Some("exec"));
+        assert_eq!(nearest_verb("nosuch"), None);
+        // Only letters: a name with a dot or a slash is a file.
+        assert_eq!(mistyped_verb("statu.json"), None);
+        assert_eq!(mistyped_verb("./stauts"), None);
+        assert_eq!(mistyped_verb("revok"), Some("revoke"));
+    }
+
+    #[test]
     fn exec_takes_everything_after_the_double_dash_raw() {
         let low = parse([
             "exec", "-q", "t.json", "-v", "--", "curl", "-v", "--help", "--",
