@@ -1,36 +1,33 @@
 # bash completion for sfrefresh.
+# Generated from src/cli/defs.rs (the flag table): do not edit. Regenerate with
+# SFREFRESH_BLESS=1 cargo test --locked --lib completion_files (docs/flags.md).
 # Installed as $PREFIX/share/bash-completion/completions/sfrefresh (loaded on demand by
 # the bash-completion package), or sourced from ~/.bashrc.
-#
-# Written by hand; tests/docs.rs checks that every --long option of `sfrefresh --help`
-# is named here. A new option goes in `opts` (and in the `case` if it takes a value);
-# a verb goes in `verbs`, with its own options in the `case "$verb"` below.
 
 _sfrefresh() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=
     ((COMP_CWORD > 0)) && prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local verbs='refresh exec status revoke login help'
-    local opts='--client-id --client-secret-file --client-auth --token-url --sandbox
-        --login-url --cacert --proxy --no-proxy --verify-signature --timeout --retries
-        --if-older-than --print --grant --jwt-key --username --audience --files-from -j --jobs --watch --metrics-file --log-format
-        -q --quiet -v --verbose -h --help -V --version'
-
-    # The verb, if one was typed before the current word.
-    local verb='' i
-    for ((i = 1; i < COMP_CWORD; i++)); do
-        case " $verbs " in *" ${COMP_WORDS[i]} "*) verb=${COMP_WORDS[i]}; break ;; esac
-    done
+    local verbs='refresh exec status revoke login'
+    # A verb counts only as the first argument, as sfrefresh reads it.
+    local verb=refresh opts
+    if ((COMP_CWORD > 1)); then
+        case " $verbs help " in *" ${COMP_WORDS[1]} "*) verb=${COMP_WORDS[1]} ;; esac
+    fi
     case "$verb" in
-        status) opts="$opts --json --check --userinfo-url" ;;
-        revoke) opts="$opts --keep-file --revoke-url" ;;
-        login) opts="$opts --device --device-url --web --authorize-url --redirect-port --open
-            --sfdx-url-file --scope --force" ;;
-        *) ;;
+        help)
+            COMPREPLY=()
+            if ((COMP_CWORD == 2)); then COMPREPLY=($(compgen -W "$verbs" -- "$cur")); fi
+            return ;;
+        refresh) opts='--client-id --client-secret-file --client-auth --token-url --sandbox --login-url --cacert --proxy --no-proxy --verify-signature --timeout --retries --if-older-than --grant --jwt-key --username --audience --print --files-from -j --jobs --watch --metrics-file --log-format -q --quiet -v --verbose -h --help -V --version' ;;
+        exec) opts='--client-id --client-secret-file --client-auth --token-url --sandbox --login-url --cacert --proxy --no-proxy --verify-signature --timeout --retries --if-older-than --grant --jwt-key --username --audience -q --quiet -v --verbose -h --help -V --version' ;;
+        status) opts='--token-url --sandbox --login-url --cacert --proxy --no-proxy --timeout --retries --if-older-than --json --check --userinfo-url -q --quiet -v --verbose -h --help -V --version' ;;
+        revoke) opts='--client-id --client-secret-file --client-auth --token-url --sandbox --login-url --cacert --proxy --no-proxy --timeout --retries --revoke-url --keep-file -q --quiet -v --verbose -h --help -V --version' ;;
+        login) opts='--client-id --client-secret-file --client-auth --token-url --sandbox --login-url --cacert --proxy --no-proxy --timeout --retries --grant --jwt-key --username --audience --print --device --device-url --web --authorize-url --redirect-port --open --sfdx-url-file --scope --force -q --quiet -v --verbose -h --help -V --version' ;;
     esac
 
     local IFS=$'\n'
     case "$prev" in
-        --client-secret-file | --cacert | --files-from | --metrics-file | --jwt-key | --sfdx-url-file)
+        --client-secret-file | --cacert | --jwt-key | --sfdx-url-file | --files-from | --metrics-file)
             COMPREPLY=($(compgen -f -- "$cur"))
             return ;;
         --client-auth)
@@ -39,15 +36,13 @@ _sfrefresh() {
         --grant)
             COMPREPLY=($(compgen -W $'refresh-token\njwt-bearer\nclient-credentials' -- "$cur"))
             return ;;
-        --log-format)
-            COMPREPLY=($(compgen -W $'text\njson' -- "$cur"))
-            return ;;
         --print)
             COMPREPLY=($(compgen -W $'token\njson\nheader\nenv\ncurl' -- "$cur"))
             return ;;
-        --client-id | --token-url | --login-url | --proxy | --timeout | --retries | --if-older-than | -j | --jobs | \
-            --userinfo-url | --revoke-url | --username | --audience | --device-url | \
-            --authorize-url | --redirect-port | --scope)
+        --log-format)
+            COMPREPLY=($(compgen -W $'text\njson' -- "$cur"))
+            return ;;
+        --client-id | --token-url | --login-url | --proxy | --timeout | --retries | --if-older-than | --username | --audience | --userinfo-url | --revoke-url | --device-url | --authorize-url | --redirect-port | --scope | -j | --jobs)
             # A value only the user knows.
             COMPREPLY=()
             return ;;
@@ -55,9 +50,9 @@ _sfrefresh() {
     if [[ $cur == -* ]]; then
         IFS=$' \t\n'
         COMPREPLY=($(compgen -W "$opts" -- "$cur"))
-    elif [[ -z $verb && -n $verbs ]]; then
+    elif ((COMP_CWORD == 1)); then
         IFS=$' \t\n'
-        COMPREPLY=($(compgen -W "$verbs" -- "$cur"))
+        COMPREPLY=($(compgen -W "$verbs help" -- "$cur"))
         IFS=$'\n'
         COMPREPLY+=($(compgen -f -- "$cur"))
     else

@@ -1035,7 +1035,8 @@ fn login_usage_errors() {
         ),
         (
             vec!["login", "--device", "--if-older-than", "1h", file],
-            "--if-older-than is only for a refresh",
+            "--if-older-than is only for 'sfrefresh refresh', 'sfrefresh exec' and \
+             'sfrefresh status', not for 'sfrefresh login'",
         ),
     ] {
         let out = run(sfrefresh().args(&args));

@@ -357,7 +357,8 @@ fn exec_grammar_everything_after_the_double_dash_is_the_command() {
         ),
         (
             vec!["exec", "--print", "token", &f, "--", "true"],
-            "--print is only for 'sfrefresh refresh', not for 'sfrefresh exec'",
+            "--print is only for 'sfrefresh refresh' and 'sfrefresh login', not for \
+             'sfrefresh exec'",
         ),
         (
             vec!["exec", "-", "--", "true"],
@@ -941,8 +942,8 @@ fn status_check_needs_an_identity_url_and_an_access_token() {
         ),
         (
             vec!["status", "--client-id", "x", "t.json"],
-            "--client-id is only for 'sfrefresh refresh', 'sfrefresh exec' and 'sfrefresh \
-             revoke', not for 'sfrefresh status'",
+            "--client-id is only for 'sfrefresh refresh', 'sfrefresh exec', 'sfrefresh \
+             revoke' and 'sfrefresh login', not for 'sfrefresh status'",
         ),
         (
             vec![
@@ -1361,7 +1362,8 @@ fn revoke_takes_no_refresh_only_flags() {
         (
             "--print",
             Some("token"),
-            "--print is only for 'sfrefresh refresh', not for 'sfrefresh revoke'",
+            "--print is only for 'sfrefresh refresh' and 'sfrefresh login', not for \
+             'sfrefresh revoke'",
         ),
         (
             "--verify-signature",
@@ -1533,4 +1535,103 @@ fn status_takes_a_minted_file_without_a_refresh_token_as_healthy() {
         r#"{"access_token":"00Dx!AQ.minted","instance_url":"https://acme.my.salesforce.com"}"#,
     );
     assert_eq!(run(status().arg(&plain)).code, 3);
+}
+
+/// Issue 20: a mistyped verb, `help` with a wrong word, `-q` with `-v`, and a flag on
+/// a verb that does not take it are usage errors (exit 2) saying exactly what is wrong,
+/// and nothing is sent.
+#[test]
+fn verb_and_flag_mistakes_are_usage_errors_that_name_the_fix() {
+    let server = Server::scripted(vec![Reply::token("new")]);
+    let dir = TempDir::new();
+    let file = dir.write("t.json", TOKEN);
+    let f = file.to_str().unwrap().to_string();
+    let url = server.url();
+    for (args, message) in [
+        (
+            vec!["help", "nosuch"],
+            "unknown verb 'nosuch' for 'sfrefresh help': the verbs are refresh, exec, status, \
+             revoke, login",
+        ),
+        (
+            vec!["help", "stauts"],
+            "unknown verb 'stauts' for 'sfrefresh help': did you mean 'status'?",
+        ),
+        (
+            vec!["help", "status", "extra"],
+            "unexpected argument 'extra': 'sfrefresh help' takes one VERB",
+        ),
+        (
+            vec!["stauts", &f, "--token-url", &url],
+            "'stauts' is neither a verb nor an existing file: did you mean 'status'? (a \
+             token file of that name is written ./stauts)",
+        ),
+        (
+            vec!["revok", &f, "--token-url", &url],
+            "'revok' is neither a verb nor an existing file: did you mean 'revoke'? (a \
+             token file of that name is written ./revok)",
+        ),
+        (
+            vec!["-q", "-v", &f, "--token-url", &url],
+            "--quiet and --verbose cannot be used together",
+        ),
+        (
+            vec!["status", "--verbose", "--quiet", &f],
+            "--quiet and --verbose cannot be used together",
+        ),
+        (
+            vec!["exec", "-q", &f, "-v", "--", "true"],
+            "--quiet and --verbose cannot be used together",
+        ),
+        (
+            vec!["status", "--client-secret-file", "s", &f],
+            "--client-secret-file is only for 'sfrefresh refresh', 'sfrefresh exec', \
+             'sfrefresh revoke' and 'sfrefresh login', not for 'sfrefresh status'",
+        ),
+        (
+            vec!["exec", "--watch", &f, "--", "true"],
+            "--watch is only for 'sfrefresh refresh', not for 'sfrefresh exec'",
+        ),
+        (
+            vec!["status", "--grant", "jwt-bearer", &f],
+            "--grant is only for 'sfrefresh refresh', 'sfrefresh exec' and 'sfrefresh \
+             login', not for 'sfrefresh status'",
+        ),
+    ] {
+        let out = run(sfrefresh().current_dir(&dir.0).args(&args));
+        assert_eq!(
+            (out.code, out.stdout.as_str(), out.stderr),
+            (2, "", format!("sfrefresh: error: {message}\n")),
+            "{args:?}"
+        );
+    }
+    assert!(server.requests().is_empty());
+    assert_eq!(fs::read_to_string(&file).unwrap(), TOKEN);
+    // `help` and `help VERB` still print the help.
+    for args in [&["help"][..], &["help", "status"], &["help", "help"]] {
+        let out = run(sfrefresh().args(args));
+        assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{args:?}");
+        assert!(out.stdout.starts_with("sfrefresh "), "{args:?}");
+    }
+}
+
+/// A first argument close to a verb stays a token file when it is written as a path or
+/// names an existing file: only a word that can be nothing else is taken for a typo.
+#[test]
+fn a_file_named_like_a_mistyped_verb_stays_a_file() {
+    let server = Server::scripted(vec![Reply::token("new"), Reply::token("newer")]);
+    let dir = TempDir::new();
+    dir.write("stauts", TOKEN);
+    for name in ["stauts", "./stauts"] {
+        let out = run(sfrefresh()
+            .current_dir(&dir.0)
+            .args([name, "-q", "--client-id", CLIENT_ID, "--token-url"])
+            .arg(server.url()));
+        assert_eq!((out.code, out.stderr.as_str()), (0, ""), "{name}");
+    }
+    assert_eq!(server.requests().len(), 2);
+    // `./stauts` that does not exist is a missing token file (exit 3), not a verb.
+    fs::remove_file(dir.path("stauts")).unwrap();
+    let out = run(sfrefresh().current_dir(&dir.0).args(["./stauts", "-q"]));
+    assert_eq!(out.code, 3, "{}", out.stderr);
 }

@@ -1,9 +1,11 @@
-//! The raw command line: one lexopt loop fills `LowArgs` with what was typed, unchecked.
+//! The raw command line: one lexopt loop, looking flags up in `defs::FLAGS`, fills
+//! `LowArgs` with what was typed, unchecked.
 //! `resolve.rs` turns it into validated values (ripgrep's lowargs → hiargs split).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use super::defs::{self, Flag, Which};
 use crate::error::Error;
 
 /// The verbs. `refresh` is also what a command line without a verb means, so
@@ -89,52 +91,9 @@ pub(crate) struct LowArgs {
     pub(crate) verbose: bool,
     pub(crate) help: bool,
     pub(crate) version: bool,
+    /// Every flag given, in order: the verb and conflict checks read the table's rows.
+    pub(crate) given: Vec<&'static Flag>,
 }
-
-/// Every long flag, for "did you mean" suggestions.
-pub(crate) const LONG_FLAGS: &[&str] = &[
-    "client-id",
-    "client-secret-file",
-    "client-auth",
-    "token-url",
-    "sandbox",
-    "login-url",
-    "cacert",
-    "proxy",
-    "no-proxy",
-    "verify-signature",
-    "timeout",
-    "retries",
-    "if-older-than",
-    "print",
-    "json",
-    "check",
-    "userinfo-url",
-    "revoke-url",
-    "keep-file",
-    "files-from",
-    "jobs",
-    "watch",
-    "metrics-file",
-    "log-format",
-    "grant",
-    "jwt-key",
-    "username",
-    "audience",
-    "device",
-    "device-url",
-    "web",
-    "authorize-url",
-    "redirect-port",
-    "open",
-    "sfdx-url-file",
-    "scope",
-    "force",
-    "quiet",
-    "verbose",
-    "help",
-    "version",
-];
 
 /// Parses `args` (without the program name) into raw flags. A verb is recognised only
 /// as the very first argument, so a token file named like a verb is `./login`.
@@ -155,13 +114,30 @@ where
         low.verb = Some(verb);
         args.remove(0);
     } else if args.first().is_some_and(|a| a == "help") {
-        // `sfrefresh help [VERB]`
+        // `sfrefresh help [VERB]`: anything else there is a mistake, not a wish for help.
         low.help = true;
-        low.verb = args
-            .get(1)
-            .and_then(|a| a.to_str())
-            .and_then(Verb::from_word);
+        if let Some(extra) = args.get(2) {
+            return Err(Error::usage(format!(
+                "unexpected argument '{}': 'sfrefresh help' takes one VERB",
+                extra.to_string_lossy()
+            )));
+        }
+        low.verb = match args.get(1) {
+            None => None,
+            Some(word) if word == "help" => None,
+            Some(word) => {
+                let word = word.to_string_lossy();
+                Some(Verb::from_word(&word).ok_or_else(|| unknown_verb(&word))?)
+            }
+        };
         return Ok(low);
+    } else if let Some(word) = args.first().and_then(|a| a.to_str())
+        && let Some(verb) = mistyped_verb(word)
+    {
+        return Err(Error::usage(format!(
+            "'{word}' is neither a verb nor an existing file: did you mean '{verb}'? \
+             (a token file of that name is written ./{word})"
+        )));
     }
     let mut parser = lexopt::Parser::from_args(args);
     loop {
@@ -172,54 +148,100 @@ where
             break;
         }
         let Some(arg) = parser.next()? else { break };
-        match arg {
-            Long("client-id") => low.client_id = Some(parser.value()?.string()?),
-            Long("client-secret-file") => low.secret_file = Some(parser.value()?.into()),
-            Long("client-auth") => low.client_auth = Some(parser.value()?.string()?),
-            Long("token-url") => low.token_url = Some(parser.value()?.string()?),
-            Long("sandbox") => low.sandbox = true,
-            Long("login-url") => low.login_url = Some(parser.value()?.string()?),
-            Long("cacert") => low.cacert = Some(parser.value()?.into()),
-            Long("proxy") => low.proxy = Some(parser.value()?.string()?),
-            Long("no-proxy") => low.no_proxy = true,
-            Long("verify-signature") => low.verify_signature = true,
-            Long("timeout") => low.timeout = Some(parser.value()?.string()?),
-            Long("retries") => low.retries = Some(parser.value()?.string()?),
-            Long("if-older-than") => low.if_older_than = Some(parser.value()?.string()?),
-            Long("print") => low.print = Some(parser.value()?.string()?),
-            Long("json") => low.json = true,
-            Long("check") => low.check = true,
-            Long("userinfo-url") => low.userinfo_url = Some(parser.value()?.string()?),
-            Long("revoke-url") => low.revoke_url = Some(parser.value()?.string()?),
-            Long("keep-file") => low.keep_file = true,
-            Long("files-from") => low.files_from = Some(parser.value()?.into()),
-            Short('j') | Long("jobs") => low.jobs = Some(parser.value()?.string()?),
-            Long("watch") => low.watch = true,
-            Long("metrics-file") => low.metrics_file = Some(parser.value()?.into()),
-            Long("log-format") => low.log_format = Some(parser.value()?.string()?),
-            Long("grant") => low.grant = Some(parser.value()?.string()?),
-            Long("jwt-key") => low.jwt_key = Some(parser.value()?.into()),
-            Long("username") => low.username = Some(parser.value()?.string()?),
-            Long("audience") => low.audience = Some(parser.value()?.string()?),
-            Long("device") => low.device = true,
-            Long("device-url") => low.device_url = Some(parser.value()?.string()?),
-            Long("web") => low.web = true,
-            Long("authorize-url") => low.authorize_url = Some(parser.value()?.string()?),
-            Long("redirect-port") => low.redirect_port = Some(parser.value()?.string()?),
-            Long("open") => low.open = true,
-            Long("sfdx-url-file") => low.sfdx_url_file = Some(parser.value()?.into()),
-            Long("scope") => low.scope = Some(parser.value()?.string()?),
-            Long("force") => low.force = true,
-            Short('q') | Long("quiet") => low.quiet = true,
-            Short('v') | Long("verbose") => low.verbose = true,
-            Short('h') | Long("help") => low.help = true,
-            Short('V') | Long("version") => low.version = true,
-            Value(v) => low.positional.push(v),
-            Long(name) => return Err(unknown_long(name)),
-            _ => return Err(Error::usage_help(arg.unexpected().to_string())),
+        let flag = match arg {
+            Value(v) => {
+                low.positional.push(v);
+                continue;
+            }
+            Long(name) => defs::by_long(name).ok_or_else(|| unknown_long(name))?,
+            Short(c) => defs::by_short(c)
+                .ok_or_else(|| Error::usage_help(Short(c).unexpected().to_string()))?,
+        };
+        low.given.push(flag);
+        match flag.id {
+            Which::ClientId => low.client_id = Some(parser.value()?.string()?),
+            Which::SecretFile => low.secret_file = Some(parser.value()?.into()),
+            Which::ClientAuth => low.client_auth = Some(parser.value()?.string()?),
+            Which::TokenUrl => low.token_url = Some(parser.value()?.string()?),
+            Which::Sandbox => low.sandbox = true,
+            Which::LoginUrl => low.login_url = Some(parser.value()?.string()?),
+            Which::Cacert => low.cacert = Some(parser.value()?.into()),
+            Which::Proxy => low.proxy = Some(parser.value()?.string()?),
+            Which::NoProxy => low.no_proxy = true,
+            Which::VerifySignature => low.verify_signature = true,
+            Which::Timeout => low.timeout = Some(parser.value()?.string()?),
+            Which::Retries => low.retries = Some(parser.value()?.string()?),
+            Which::IfOlderThan => low.if_older_than = Some(parser.value()?.string()?),
+            Which::Print => low.print = Some(parser.value()?.string()?),
+            Which::Json => low.json = true,
+            Which::Check => low.check = true,
+            Which::UserinfoUrl => low.userinfo_url = Some(parser.value()?.string()?),
+            Which::RevokeUrl => low.revoke_url = Some(parser.value()?.string()?),
+            Which::KeepFile => low.keep_file = true,
+            Which::FilesFrom => low.files_from = Some(parser.value()?.into()),
+            Which::Jobs => low.jobs = Some(parser.value()?.string()?),
+            Which::Watch => low.watch = true,
+            Which::MetricsFile => low.metrics_file = Some(parser.value()?.into()),
+            Which::LogFormat => low.log_format = Some(parser.value()?.string()?),
+            Which::Grant => low.grant = Some(parser.value()?.string()?),
+            Which::JwtKey => low.jwt_key = Some(parser.value()?.into()),
+            Which::Username => low.username = Some(parser.value()?.string()?),
+            Which::Audience => low.audience = Some(parser.value()?.string()?),
+            Which::Device => low.device = true,
+            Which::DeviceUrl => low.device_url = Some(parser.value()?.string()?),
+            Which::Web => low.web = true,
+            Which::AuthorizeUrl => low.authorize_url = Some(parser.value()?.string()?),
+            Which::RedirectPort => low.redirect_port = Some(parser.value()?.string()?),
+            Which::Open => low.open = true,
+            Which::SfdxUrlFile => low.sfdx_url_file = Some(parser.value()?.into()),
+            Which::Scope => low.scope = Some(parser.value()?.string()?),
+            Which::Force => low.force = true,
+            Which::Quiet => low.quiet = true,
+            Which::Verbose => low.verbose = true,
+            Which::Help => low.help = true,
+            Which::Version => low.version = true,
         }
     }
     Ok(low)
+}
+
+/// `sfrefresh help WORD` with a WORD that is no verb: name the nearest, or all.
+fn unknown_verb(word: &str) -> Error {
+    match nearest_verb(word) {
+        Some(verb) => Error::usage(format!(
+            "unknown verb '{word}' for 'sfrefresh help': did you mean '{verb}'?"
+        )),
+        None => {
+            let words: Vec<&str> = Verb::ALL.iter().map(|(w, _)| *w).collect();
+            Error::usage(format!(
+                "unknown verb '{word}' for 'sfrefresh help': the verbs are {}",
+                words.join(", ")
+            ))
+        }
+    }
+}
+
+/// The verb that a first argument which is no verb and names no file was meant to be:
+/// letters only (a token file's name has a dot or a slash), within 2 edits of a verb.
+/// Otherwise `sfrefresh stauts t.json` would look for a token file named `stauts`.
+fn mistyped_verb(word: &str) -> Option<&'static str> {
+    if word.is_empty() || !word.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    let verb = nearest_verb(word)?;
+    // An existing file (or link, even a dangling one) named so stays a token file.
+    std::fs::symlink_metadata(word).is_err().then_some(verb)
+}
+
+/// The verb within 2 edits of `word` (case aside), the nearest first.
+fn nearest_verb(word: &str) -> Option<&'static str> {
+    let word = word.to_ascii_lowercase();
+    Verb::ALL
+        .iter()
+        .map(|(v, _)| (distance(&word, v), *v))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, v)| v)
 }
 
 /// For `exec`: when the next whole argument is `--`, everything after it is COMMAND and
@@ -251,9 +273,9 @@ fn unknown_long(name: &str) -> Error {
 /// be what was meant.
 fn nearest(name: &str) -> Option<&'static str> {
     let wanted = name.replace('_', "-").to_ascii_lowercase();
-    LONG_FLAGS
+    defs::FLAGS
         .iter()
-        .map(|f| (distance(&wanted, f), *f))
+        .map(|f| (distance(&wanted, f.long), f.long))
         .filter(|(d, f)| *d <= (f.len() / 4).max(1))
         .min_by_key(|(d, _)| *d)
         .map(|(_, f)| f)
@@ -313,6 +335,20 @@ mod tests {
         assert_eq!(low.verb, Some(Verb::Refresh));
         let low = parse(["help", "revoke"]).unwrap();
         assert_eq!(low.verb, Some(Verb::Revoke));
+    }
+
+    #[test]
+    fn help_takes_one_verb_and_typos_name_the_verb() {
+        assert!(parse(["help", "nosuch"]).is_err());
+        assert!(parse(["help", "status", "extra"]).is_err());
+        assert_eq!(parse(["help", "help"]).map(|l| l.verb).ok(), Some(None));
+        assert_eq!(nearest_verb("stauts"), Some("status"));
+        assert_eq!(nearest_verb("Exce"), Some("exec"));
+        assert_eq!(nearest_verb("nosuch"), None);
+        // Only letters: a name with a dot or a slash is a file.
+        assert_eq!(mistyped_verb("statu.json"), None);
+        assert_eq!(mistyped_verb("./stauts"), None);
+        assert_eq!(mistyped_verb("revok"), Some("revoke"));
     }
 
     #[test]

@@ -1,18 +1,85 @@
-//! The help texts, one per verb; each fits 80 columns and ends with examples.
+//! The help texts, one per verb; each fits 80 columns and ends with examples. The
+//! OPTIONS list is made from the flag table (`defs.rs`), so a verb's help names exactly
+//! the flags it takes; the prose around it is written here.
+
+use std::fmt::Write as _;
 
 use super::Verb;
+use super::defs;
 
-pub(super) fn text(verb: Option<Verb>) -> &'static str {
-    match verb {
-        None | Some(Verb::Refresh) => REFRESH,
-        Some(Verb::Exec) => EXEC,
-        Some(Verb::Status) => STATUS,
-        Some(Verb::Revoke) => REVOKE,
-        Some(Verb::Login) => LOGIN,
-    }
+pub(super) fn text(verb: Option<Verb>) -> String {
+    let verb = verb.unwrap_or(Verb::Refresh);
+    let (head, tail) = match verb {
+        Verb::Refresh => (REFRESH_HEAD, REFRESH_TAIL),
+        Verb::Exec => (EXEC_HEAD, EXEC_TAIL),
+        Verb::Status => (STATUS_HEAD, STATUS_TAIL),
+        Verb::Revoke => (REVOKE_HEAD, REVOKE_TAIL),
+        Verb::Login => (LOGIN_HEAD, LOGIN_TAIL),
+    };
+    format!("{head}{}\n{tail}", options(verb))
 }
 
-const REFRESH: &str = "\
+/// Where a flag's text starts, and the width of the whole help.
+const COLUMN: usize = 28;
+const WIDTH: usize = 80;
+
+/// `OPTIONS:` and every flag `verb` takes, in table order, its text wrapped to fit.
+pub(super) fn options(verb: Verb) -> String {
+    let mut out = String::from("OPTIONS:\n");
+    for flag in defs::of(verb) {
+        let mut head = match flag.short {
+            Some(c) => format!("    -{c}, --{}", flag.long),
+            None => format!("        --{}", flag.long),
+        };
+        if flag.takes_value() {
+            head.push(' ');
+            head.push_str(flag.value_name);
+        }
+        let mut lines = wrap(flag.help_text(verb), WIDTH - COLUMN).into_iter();
+        if head.len() < COLUMN {
+            let first = lines.next().unwrap_or_default();
+            let _ = writeln!(out, "{head:<COLUMN$}{first}");
+        } else {
+            let _ = writeln!(out, "{head}");
+        }
+        for line in lines {
+            let _ = writeln!(out, "{:COLUMN$}{line}", "");
+        }
+    }
+    out
+}
+
+/// Greedy word wrap to `width` columns (a longer word gets a line of its own); a
+/// `[env: X]` or `[default: X]` note stays on one line.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match words.last_mut() {
+            Some(last) if last.starts_with('[') && last.ends_with(':') => {
+                last.push(' ');
+                last.push_str(word);
+            }
+            _ => words.push(word.to_string()),
+        }
+    }
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in &words {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+const REFRESH_HEAD: &str = "\
 sfrefresh - refresh a saved OAuth 2.0 (Salesforce) access token in place
 
 USAGE:
@@ -41,69 +108,13 @@ ARGUMENTS:
                             each refreshed on its own, one line each, then
                             a summary; exit code the most serious of theirs
 
-OPTIONS:
-        --client-id ID      consumer key of the Connected App or External
-                            Client App; else SF_CLIENT_ID, else the token
-                            file's \"client_id\"            [env: SF_CLIENT_ID]
-        --client-secret-file PATH
-                            read the client secret from PATH (whitespace
-                            trimmed); else $SF_CLIENT_SECRET; neither: no
-                            secret. No option takes the secret on argv.
-        --client-auth post|basic
-                            send the secret in the form body (default) or as
-                            HTTP Basic (id and secret only in the header)
-        --token-url URL     token endpoint              [env: SF_TOKEN_URL]
-        --sandbox           use the sandbox login host, test.salesforce.com
-        --login-url URL     My Domain or community base URL; the path
-                            /services/oauth2/token is appended
-                                                        [env: SF_LOGIN_URL]
-                            Endpoint precedence: --token-url, SF_TOKEN_URL,
-                            --sandbox, --login-url/SF_LOGIN_URL, the origin
-                            of the token file's https 'id', then
-                            login.salesforce.com
-        --cacert PATH       trust exactly the PEM certificates in PATH, not
-                            the built-in Mozilla roots  [env: SSL_CERT_FILE]
-        --proxy URL         http proxy (http://[user:pass@]host:port)
-        --no-proxy          ignore the proxy environment variables
-        --verify-signature  check the stored and the new signature
-                            (HMAC-SHA256 of id + issued_at, client secret)
-        --timeout SECONDS   deadline for the whole run, retries and waiting
-                            for another sfrefresh included  [default: 30]
-        --retries N         extra attempts after a transient failure
-                                                        [default: 2]
-        --if-older-than DURATION
-                            refresh only when issued_at is at least this old
-                            (45s, 30m, 2h, 1d, 1h30m); otherwise leave the
-                            file alone and exit 0
-        --grant refresh-token|jwt-bearer|client-credentials
-                            how to renew: with the file's refresh token, or
-                            by minting a new token; default: the grant that
-                            'sfrefresh login' recorded, else refresh-token
-        --jwt-key PATH      jwt-bearer: the app's RSA private key (PEM,
-                            PKCS#8 or PKCS#1); implies --grant jwt-bearer;
-                            else the file's \"sfrefresh_jwt_key\"
-        --username NAME     jwt-bearer: the user the app acts as (sub);
-                            else the file's \"sfrefresh_username\"
-        --audience URL      jwt-bearer: the aud claim; else --sandbox's,
-                            --login-url's, the file's, login.salesforce.com
-        --print token|json|header|env|curl
-                            after success, write to stdout: the access token,
-                            the whole JSON, an Authorization header line,
-                            shell variables, or a curl config (see README)
-    -q, --quiet             no status line and no waiting notes
-    -v, --verbose           describe each step on stderr (never a secret)
-    -h, --help              print this help
-    -V, --version           print the version, target and commit
-        --files-from PATH   also the token files listed in PATH, one a line
-                            ('-': stdin)
-    -j, --jobs N            token files refreshed at once (1-64) [default: 4]
-        --watch             run until SIGTERM: refresh each file when it is
-                            --if-older-than old, sleep until the next is due
-        --metrics-file PATH after each pass, a Prometheus textfile-collector
-                            file: per file success time, exit code,
-                            issued_at and duration (replaced atomically)
-        --log-format text|json
-                            one line per event, as text or a JSON object
+";
+
+const REFRESH_TAIL: &str = "\
+ENDPOINT (the first that is set):
+    --token-url, SF_TOKEN_URL, --sandbox, --login-url or SF_LOGIN_URL, the token
+    file's \"sfrefresh_token_url\" (the endpoint 'sfrefresh login' used), the
+    origin of the token file's https \"id\", then login.salesforce.com
 
 ENVIRONMENT:
     SF_TOKEN_FILE, SF_CLIENT_ID, SF_CLIENT_SECRET, SF_TOKEN_URL, SF_LOGIN_URL
@@ -140,7 +151,7 @@ EXAMPLES:
     sfrefresh --watch --if-older-than 90m --metrics-file /run/sf.prom tokens/
 ";
 
-const EXEC: &str = "\
+const EXEC_HEAD: &str = "\
 sfrefresh exec - run a command with a fresh access token in its environment
 
 USAGE:
@@ -163,15 +174,9 @@ ARGUMENTS:
     TOKEN_FILE          token JSON file, refreshed in place [env: SF_TOKEN_FILE]
     COMMAND [ARGS...]   everything after '--', run as it is (searched in PATH)
 
-OPTIONS:
-        --if-older-than DURATION
-                        refresh only when issued_at is at least this old; 30m
-                        leaves COMMAND 90 minutes of Salesforce's default
-                        2-hour session                          [default: 30m]
-    and the refresh options --client-id, --client-secret-file, --client-auth,
-    --token-url, --sandbox, --login-url, --cacert, --proxy, --no-proxy,
-    --verify-signature, --timeout, --retries, -q, -v (see 'sfrefresh --help').
+";
 
+const EXEC_TAIL: &str = "\
 EXIT CODES:
     0-5  sfrefresh's own when the refresh fails (see 'sfrefresh --help')
     126  COMMAND was found but could not be run (not executable)
@@ -184,7 +189,7 @@ EXAMPLES:
         \"$SF_ACCESS_TOKEN\" | curl -sS -H @- \"$SF_INSTANCE_URL/services/data/\"'
 ";
 
-const STATUS: &str = "\
+const STATUS_HEAD: &str = "\
 sfrefresh status - show where token files stand, without refreshing them
 
 USAGE:
@@ -201,23 +206,16 @@ No token is ever shown, not even in part.
 ARGUMENTS:
     TOKEN_FILE...       token JSON files                   [env: SF_TOKEN_FILE]
 
-OPTIONS:
-        --json          one JSON object per file and line, instead of text
-        --check         prove the access token works: GET the file's \"id\"
-                        (Salesforce's identity URL) with it as a bearer token
-        --userinfo-url URL
-                        with --check, GET this OpenID Connect userinfo endpoint
-                        instead (for other servers)
-        --if-older-than DURATION
-                        say whether a refresh with this option would run now
-    and --token-url, --sandbox, --login-url (the endpoint shown), --cacert,
-    --proxy, --no-proxy, --timeout (per file), --retries, -q, -v as in
-    'sfrefresh --help'.
+";
 
+const STATUS_TAIL: &str = "\
 EXIT CODES (the highest over all files):
-    0  every file is readable, holds a refresh token, and passed --check
+    0  every file is readable and can be refreshed: it holds a refresh token,
+       or 'sfrefresh login' recorded a grant that mints a new token (JWT
+       bearer, client credentials); and, with --check, the token works
     2  usage; or --check on a file without \"id\" and no --userinfo-url
     3  a file is missing, unreadable, not a token file, or has no refresh_token
+       (and records no grant that mints one)
     4  --check cannot tell: no answer, or one that is neither yes nor no
     5  --check: the server says the access token is invalid (401 or 403)
 
@@ -227,7 +225,7 @@ EXAMPLES:
     sfrefresh status --json tok.json | jq .age_seconds
 ";
 
-const REVOKE: &str = "\
+const REVOKE_HEAD: &str = "\
 sfrefresh revoke - revoke the refresh token, then remove the token file
 
 USAGE:
@@ -245,16 +243,9 @@ The step for a box being decommissioned, or a token file that leaked.
 ARGUMENTS:
     TOKEN_FILE          token JSON file                    [env: SF_TOKEN_FILE]
 
-OPTIONS:
-        --revoke-url URL
-                        revocation endpoint                [env: SF_REVOKE_URL]
-                        default: the token endpoint with its last /token made
-                        /revoke (Salesforce: /services/oauth2/revoke)
-        --keep-file     keep the file, without access_token and refresh_token
-    and --client-id, --client-secret-file, --client-auth, --token-url,
-    --sandbox, --login-url, --cacert, --proxy, --no-proxy, --timeout,
-    --retries, -q, -v as in 'sfrefresh --help'.
+";
 
+const REVOKE_TAIL: &str = "\
 EXIT CODES:
     0  revoked (or already invalid); the file removed, or kept without tokens
     2  usage: bad flag, no client id, no revocation endpoint to derive
@@ -267,7 +258,7 @@ EXAMPLES:
     sfrefresh revoke --keep-file --revoke-url \"$IDP/oauth/revoke\" tok.json
 ";
 
-const LOGIN: &str = "\
+const LOGIN_HEAD: &str = "\
 sfrefresh login - get the first token into a new token file
 
 USAGE:
@@ -289,47 +280,12 @@ replaced without --force. The code, the URL and notes go to stderr only.
 ARGUMENTS:
     TOKEN_FILE              the token file to create     [env: SF_TOKEN_FILE]
 
-WAYS TO LOG IN (exactly one):
-        --device            device flow: shows a code and a URL to open on any
-                            device; polls until it is approved
-        --web               web-server flow with PKCE: shows the authorize URL
-                            and waits for the browser's redirect to
-                            http://localhost:PORT/OauthRedirect
-        --sfdx-url-file PATH|-
-                            import an SFDX auth URL (force://ID:SECRET:TOKEN
-                            @INSTANCE) from PATH or stdin, refreshing it once
-                            at the instance; never taken from argv
-        --jwt-key PATH      JWT bearer: sign an assertion with the app's RSA
-                            private key (PEM, PKCS#8 or PKCS#1)
-        --grant client-credentials
-                            client credentials: the app's own token (needs
-                            the secret; Salesforce: the My Domain endpoint)
+WAYS TO LOG IN (exactly one): --device, --web, --sfdx-url-file, --jwt-key
+(JWT bearer) or --grant client-credentials, as described below.
 
-OPTIONS:
-        --client-id ID      the app's consumer key (not with --sfdx-url-file)
-                                                        [env: SF_CLIENT_ID]
-        --scope SCOPE       scopes to ask for (--device, --web, client
-                            credentials); default: the app's own
-        --device-url URL    --device: the RFC 8628 device authorization
-                            endpoint of a server that is not Salesforce
-        --authorize-url URL --web: the authorization endpoint; default: the
-                            token endpoint's /services/oauth2/authorize
-        --redirect-port N   --web: the redirect's port       [default: 1717]
-        --open              --web: open the URL with xdg-open (macOS: open)
-        --username NAME     JWT: the user the app acts as (the sub claim)
-        --audience URL      JWT: the aud claim; default: test.salesforce.com
-                            with --sandbox or a sandbox My Domain
-                            --login-url, else login.salesforce.com (a site
-                            --login-url: its origin)
-        --force             replace a TOKEN_FILE that holds a refresh token
-        --timeout SECONDS   deadline for the whole login; default 300 with
-                            --device and --web (a person acts), else 30
-        --print token|json|header|env|curl
-                            after saving, also write the token to stdout
-    and --client-secret-file, --client-auth, --token-url, --sandbox,
-    --login-url, --cacert, --proxy, --no-proxy, --retries, -q, -v as in
-    'sfrefresh --help'. Client id: --client-id, then SF_CLIENT_ID.
+";
 
+const LOGIN_TAIL: &str = "\
 EXIT CODES:
     0  logged in; TOKEN_FILE saved
     2  usage: no or two ways to log in, no client id, no username, an

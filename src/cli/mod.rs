@@ -1,6 +1,8 @@
-//! The command line: `flags` reads it raw, `resolve` checks it once and builds the values
-//! each command runs with, `help` holds the texts. Later code never meets a bad option.
+//! The command line: `defs` is the one table of flags, `flags` reads the line raw,
+//! `resolve` checks it once and builds the values each command runs with, `help` holds
+//! the texts. Later code never meets a bad option.
 
+mod defs;
 mod flags;
 mod help;
 mod resolve;
@@ -45,9 +47,7 @@ where
     }
     let verb = low.verb.unwrap_or(Verb::Refresh);
     resolve::reject_foreign(&low, verb)?;
-    if verb != Verb::Login {
-        resolve::login::reject_login_only(&low)?;
-    }
+    resolve::reject_conflicts(&low)?;
     Ok(match verb {
         Verb::Refresh => Command::Refresh(Box::new(resolve::refresh(low, env)?)),
         Verb::Exec => Command::Exec(Box::new(resolve::exec(low, env)?)),
@@ -57,7 +57,7 @@ where
     })
 }
 
-pub(crate) fn help_text(verb: Option<Verb>) -> &'static str {
+pub(crate) fn help_text(verb: Option<Verb>) -> String {
     help::text(verb)
 }
 

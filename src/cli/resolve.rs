@@ -5,6 +5,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::defs;
 use super::flags::LowArgs;
 use super::{ClientAuth, Print, TargetSpec, Verb};
 use crate::clock::parse_duration;
@@ -359,64 +360,43 @@ fn check_url(url: String, what: &str) -> Result<String, Error> {
     crate::endpoint::check(&url, what).map(|_| url)
 }
 
-/// Rejects a flag that the verb would ignore, naming both: a flag silently ignored is a
-/// surprise (`--keep-file` on a refresh, `--print` on exec).
+/// Rejects a flag that the verb would ignore, naming every verb that takes it (the
+/// table's row): a flag silently ignored is a surprise (`--keep-file` on a refresh,
+/// `--print` on exec). In table order, so one command line always names the same flag.
 pub(super) fn reject_foreign(low: &LowArgs, verb: Verb) -> Result<(), Error> {
-    use Verb::{Exec, Refresh, Revoke, Status};
-    const CLIENT: &[Verb] = &[Refresh, Exec, Revoke];
-    const GRANT: &[Verb] = &[Refresh, Exec];
-    // `login` reads these itself (and says itself which it refuses): the client and
-    // grant options, --print, and the refresh-only --if-older-than / --verify-signature.
-    const LOGIN_READS: &[&str] = &[
-        "--client-id",
-        "--client-secret-file",
-        "--client-auth",
-        "--verify-signature",
-        "--if-older-than",
-        "--print",
-        "--grant",
-        "--jwt-key",
-        "--username",
-        "--audience",
-    ];
-    let flags: [(&str, bool, &[Verb]); 20] = [
-        ("--client-id", low.client_id.is_some(), CLIENT),
-        ("--client-secret-file", low.secret_file.is_some(), CLIENT),
-        ("--client-auth", low.client_auth.is_some(), CLIENT),
-        ("--verify-signature", low.verify_signature, &[Refresh, Exec]),
-        (
-            "--if-older-than",
-            low.if_older_than.is_some(),
-            &[Refresh, Exec, Status],
-        ),
-        ("--print", low.print.is_some(), &[Refresh]),
-        ("--grant", low.grant.is_some(), GRANT),
-        ("--jwt-key", low.jwt_key.is_some(), GRANT),
-        ("--username", low.username.is_some(), GRANT),
-        ("--audience", low.audience.is_some(), GRANT),
-        ("--json", low.json, &[Status]),
-        ("--check", low.check, &[Status]),
-        ("--userinfo-url", low.userinfo_url.is_some(), &[Status]),
-        ("--revoke-url", low.revoke_url.is_some(), &[Revoke]),
-        ("--keep-file", low.keep_file, &[Revoke]),
-        ("--files-from", low.files_from.is_some(), &[Refresh]),
-        ("--jobs", low.jobs.is_some(), &[Refresh]),
-        ("--watch", low.watch, &[Refresh]),
-        ("--metrics-file", low.metrics_file.is_some(), &[Refresh]),
-        ("--log-format", low.log_format.is_some(), &[Refresh]),
-    ];
-    match flags
-        .into_iter()
-        .filter(|(flag, ..)| !(verb == Verb::Login && LOGIN_READS.contains(flag)))
-        .find(|(_, given, verbs)| *given && !verbs.contains(&verb))
+    match defs::FLAGS
+        .iter()
+        .find(|f| !f.verbs.contains(&verb) && low.given.iter().any(|g| g.id == f.id))
     {
-        Some((flag, _, verbs)) => Err(Error::usage(format!(
-            "{flag} is only for {}, not for 'sfrefresh {}'",
-            verb_list(verbs),
+        Some(flag) => Err(Error::usage(format!(
+            "--{} is only for {}, not for 'sfrefresh {}'",
+            flag.long,
+            verb_list(flag.verbs),
             verb.word()
         ))),
         None => Ok(()),
     }
+}
+
+/// Rejects two flags that contradict each other (`-q` with `-v`, `--proxy` with
+/// `--no-proxy`): one of them would be silently ignored.
+pub(super) fn reject_conflicts(low: &LowArgs) -> Result<(), Error> {
+    for flag in defs::FLAGS {
+        if !low.given.iter().any(|g| g.id == flag.id) {
+            continue;
+        }
+        if let Some(other) = flag
+            .conflicts
+            .iter()
+            .find(|c| low.given.iter().any(|g| g.long == **c))
+        {
+            return Err(Error::usage(format!(
+                "--{} and --{other} cannot be used together",
+                flag.long
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `'sfrefresh a'`, `'sfrefresh a' and 'sfrefresh b'`, `'sfrefresh a', 'sfrefresh b' and …`.

@@ -80,38 +80,7 @@ pub(crate) fn grant_opts(low: &mut LowArgs) -> Result<GrantOpts, Error> {
     })
 }
 
-/// Options that only `login` reads, refused elsewhere rather than silently ignored.
-pub(crate) fn reject_login_only(low: &LowArgs) -> Result<(), Error> {
-    let given = [
-        ("--device", low.device),
-        ("--device-url", low.device_url.is_some()),
-        ("--web", low.web),
-        ("--authorize-url", low.authorize_url.is_some()),
-        ("--redirect-port", low.redirect_port.is_some()),
-        ("--open", low.open),
-        ("--sfdx-url-file", low.sfdx_url_file.is_some()),
-        ("--scope", low.scope.is_some()),
-        ("--force", low.force),
-    ];
-    match given.iter().find(|(_, on)| *on) {
-        Some((flag, _)) => Err(Error::usage(format!(
-            "{flag} is only for 'sfrefresh login', which gets the first token"
-        ))),
-        None => Ok(()),
-    }
-}
-
 pub(crate) fn login(mut low: LowArgs, env: Env<'_>) -> Result<LoginArgs, Error> {
-    for (flag, given) in [
-        ("--if-older-than", low.if_older_than.is_some()),
-        ("--verify-signature", low.verify_signature),
-    ] {
-        if given {
-            return Err(Error::usage(format!(
-                "{flag} is only for a refresh, not for 'sfrefresh login'"
-            )));
-        }
-    }
     let path = login_path(&mut low, env)?;
     let print = low.print.take().map(|p| p.parse()).transpose()?;
     let force = low.force;

@@ -65,7 +65,7 @@ fn equals_form_and_all_flags() {
             "--retries=0",
             "--if-older-than=1h30m",
             "--print=json",
-            "-qv",
+            "-v",
             "-",
         ],
         &[],
