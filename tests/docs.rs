@@ -297,11 +297,21 @@ fn readme_names_every_package_ci_installs() {
     let debs = tools_debs();
     // The script's arrays hold what a fresh machine needs; an empty parse means the
     // script changed shape and this test no longer checks anything.
-    for must in ["libc6-dev-arm64-cross", "gcc-aarch64-linux-gnu", "squid", "musl-tools"] {
-        assert!(debs.iter().any(|d| d == must), "{must} not in tools.sh: {debs:?}");
+    for must in [
+        "libc6-dev-arm64-cross",
+        "gcc-aarch64-linux-gnu",
+        "squid",
+        "musl-tools",
+    ] {
+        assert!(
+            debs.iter().any(|d| d == must),
+            "{must} not in tools.sh: {debs:?}"
+        );
     }
     let readme = read("README.md");
-    let start = readme.find("### What CI installs").expect("README: What CI installs");
+    let start = readme
+        .find("### What CI installs")
+        .expect("README: What CI installs");
     let section = &readme[start..];
     let section = &section[..section[4..].find("\n## ").map_or(section.len(), |e| e + 4)];
     for deb in &debs {
