@@ -58,7 +58,7 @@ complete -c sfrefresh -n 'contains -- (__sfrefresh_verb) refresh' -s j -l jobs -
 complete -c sfrefresh -n 'contains -- (__sfrefresh_verb) refresh' -l watch -d 'Run until SIGTERM, refreshing each file when due'
 complete -c sfrefresh -n 'contains -- (__sfrefresh_verb) refresh' -l metrics-file -r -F -d 'Prometheus textfile-collector file, replaced after each pass'
 complete -c sfrefresh -n 'contains -- (__sfrefresh_verb) refresh' -l log-format -x -a 'text json' -d 'One line per event, as text or JSON'
-complete -c sfrefresh -n 'contains -- (__sfrefresh_verb) refresh exec status revoke login' -s q -l quiet -d 'No status line and no waiting notes'
+complete -c sfrefresh -n 'contains -- (__sfrefresh_verb) refresh exec status revoke login' -s q -l quiet -d 'No status line, retry lines or waiting notes'
 complete -c sfrefresh -n 'contains -- (__sfrefresh_verb) refresh exec status revoke login' -s v -l verbose -d 'Describe each step on stderr'
 complete -c sfrefresh -n 'contains -- (__sfrefresh_verb) refresh exec status revoke login' -s h -l help -d 'Print the help'
 complete -c sfrefresh -n 'contains -- (__sfrefresh_verb) refresh exec status revoke login' -s V -l version -d 'Print the version'

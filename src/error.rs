@@ -139,6 +139,32 @@ impl fmt::Display for OAuthError {
 
 impl std::error::Error for Error {}
 
+/// An error of a run over one token location, as printed: the location first, so a
+/// cron mail or a terminal says which token family failed, as the many-file lines do.
+/// Not put before an error that already names it (the token file's own problem) or is
+/// not about it (usage, stdout, COMMAND).
+pub(crate) struct At<'a> {
+    pub(crate) location: Option<&'a str>,
+    pub(crate) error: &'a Error,
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let about = |l: &str| match self.error {
+            Error::Usage { .. }
+            | Error::Output { .. }
+            | Error::CannotRun { .. }
+            | Error::Reported { .. } => false,
+            Error::TokenFile { path, .. } => path != l,
+            _ => true,
+        };
+        match self.location {
+            Some(l) if about(l) => write!(f, "{l}: {}", self.error),
+            _ => write!(f, "{}", self.error),
+        }
+    }
+}
+
 impl Error {
     /// A usage error whose message says what to do.
     pub(crate) fn usage(message: impl Into<String>) -> Error {

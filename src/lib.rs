@@ -43,19 +43,28 @@ use report::say;
 /// The whole program: parse, run, print an error once (plus at most one hint), and
 /// turn it into the exit code from the table in `error.rs`.
 pub fn main_entry() -> ExitCode {
-    match run() {
+    let command = match cli::parse(std::env::args_os().skip(1), &|name| std::env::var_os(name)) {
+        Ok(command) => command,
+        Err(e) => return fail(None, &e),
+    };
+    let location = command.location();
+    match run(command) {
         Ok(code) => ExitCode::from(code),
-        Err(Error::Reported { code }) => ExitCode::from(code),
-        Err(e) => {
-            report_error(&e);
-            ExitCode::from(e.exit_code())
-        }
+        Err(e) => fail(location.as_deref(), &e),
     }
 }
 
-/// An error as users read it: once, then at most one hint.
-fn report_error(e: &Error) {
-    say(format_args!("error: {e}"));
+fn fail(location: Option<&str>, e: &Error) -> ExitCode {
+    if !matches!(e, Error::Reported { .. }) {
+        report_error(location, e);
+    }
+    ExitCode::from(e.exit_code())
+}
+
+/// An error as users read it: once, naming the token location it is about (`error::At`),
+/// then at most one hint.
+fn report_error(location: Option<&str>, e: &Error) {
+    say(format_args!("error: {}", error::At { location, error: e }));
     if let Some(hint) = e.hint() {
         say(format_args!("hint: {hint}"));
     }
@@ -63,8 +72,8 @@ fn report_error(e: &Error) {
 
 /// The exit code of a run that ended as planned: 0, or for many files the most serious
 /// of their codes (`fleet::SEVERITY`), each already reported.
-fn run() -> Result<u8, Error> {
-    match cli::parse(std::env::args_os().skip(1), &|name| std::env::var_os(name))? {
+fn run(command: Command) -> Result<u8, Error> {
+    match command {
         Command::Help(verb) => print::emit(cli::help_text(verb).as_bytes(), "-").map(|()| 0),
         Command::Version => print::emit(version().as_bytes(), "-").map(|()| 0),
         Command::Refresh(args) => match &args.fleet {

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use crate::answer::{self, Answer, BodyError, Failure, Head, Outcome, Where};
 use crate::cli::Credentials;
 use crate::clock::{human, random_u64};
+use crate::error::At;
 use crate::net::{Http, ProxyFailure};
 use crate::report::{Log, Redactor, sanitize};
 use crate::secret::Secret;
@@ -78,11 +79,12 @@ pub(crate) fn basic_auth(x: &Exchange<'_>) -> Option<Secret> {
     )))
 }
 
-/// How long and how often to try.
-pub(crate) struct Policy {
+/// How long and how often to try, and the token location the retry lines name.
+pub(crate) struct Policy<'a> {
     pub(crate) deadline: Instant,
     pub(crate) timeout: Duration,
     pub(crate) retries: u32,
+    pub(crate) about: Option<&'a str>,
 }
 
 /// A token request that failed; `keep` holds a 200's body that may carry a live
@@ -129,7 +131,7 @@ pub(crate) type Classify<T> = fn(&Head<'_>, Result<Vec<u8>, BodyError>, &Redacto
 pub(crate) fn token_request(
     http: &Http,
     x: &Exchange<'_>,
-    policy: &Policy,
+    policy: &Policy<'_>,
     log: &Log,
     redactor: &Redactor,
 ) -> Result<Answer, Failed> {
@@ -148,7 +150,7 @@ pub(crate) fn token_request(
 pub(crate) fn exchange_with<T>(
     http: &Http,
     x: &Exchange<'_>,
-    policy: &Policy,
+    policy: &Policy<'_>,
     log: &Log,
     redactor: &Redactor,
     classify: Classify<T>,
@@ -161,7 +163,7 @@ pub(crate) fn exchange_with<T>(
 pub(crate) fn send<T>(
     http: &Http,
     call: &Call<'_>,
-    policy: &Policy,
+    policy: &Policy<'_>,
     log: &Log,
     redactor: &Redactor,
     classify: Classify<T>,
@@ -211,13 +213,17 @@ pub(crate) fn send<T>(
             ));
             return Err(failed(error.after_attempts(attempt), None));
         }
-        // A pause a person would notice gets a line even without -v.
-        let note = format_args!("transient failure ({error}); retrying in {}", human(wait));
-        if wait >= NOTICEABLE {
-            log.wait(note);
-        } else {
-            log.step(note);
-        }
+        // Every retry is said unless -q, as curl does: a 503 retried in 300 ms is
+        // still a failure someone watching the run should see.
+        log.wait(format_args!(
+            "{}; trying again in {} (attempt {} of {total})",
+            At {
+                location: policy.about,
+                error: &error
+            },
+            human(wait),
+            attempt + 1
+        ));
         thread::sleep(wait);
     }
 }
@@ -238,9 +244,6 @@ fn backoff(attempt: u32) -> Duration {
     let half = base / 2;
     half + half.mul_f64((random_u64() % 1000) as f64 / 1000.0)
 }
-
-/// A wait at least this long is said on stderr unless `-q`.
-pub(crate) const NOTICEABLE: Duration = Duration::from_secs(1);
 
 /// A request slower than this gets a note on stderr (unless `-q`).
 const SLOW: Duration = Duration::from_secs(5);

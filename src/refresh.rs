@@ -119,6 +119,7 @@ pub(crate) fn refresh_file(
         deadline,
         timeout: c.timeout,
         retries: c.retries,
+        about: Some(target.shown()),
     };
     let answer = oauth::token_request(http, &exchange, &policy, &log, &redactor).map_err(|f| {
         match f.keep {

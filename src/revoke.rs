@@ -63,6 +63,7 @@ pub(crate) fn run(args: &RevokeArgs) -> Result<(), Error> {
         refresh_token: &refresh_token,
         client_id: &client_id.value,
         deadline,
+        shown: file.shown(),
     };
     let said = ask(c, &doc, &request)?;
     verdict(said, &url.value, file.shown())?;
@@ -81,6 +82,8 @@ struct Request<'a> {
     refresh_token: &'a Secret,
     client_id: &'a str,
     deadline: Instant,
+    /// The token file, for the retry lines.
+    shown: &'a str,
 }
 
 /// POSTs `token` and `token_type_hint=refresh_token` with the client's authentication,
@@ -105,6 +108,7 @@ fn ask(c: &Common, doc: &Doc, r: &Request<'_>) -> Result<Said, Error> {
         deadline: r.deadline,
         timeout: c.timeout,
         retries: c.retries,
+        about: Some(r.shown),
     };
     let call = Call::exchange(&exchange);
     oauth::send(&http, &call, &policy, &c.log, &redactor, classify).map_err(|f| *f.error)

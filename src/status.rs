@@ -31,7 +31,9 @@ pub(crate) fn run(args: &StatusArgs) -> Result<(), Error> {
     let mut shown = 0;
     for path in &args.files {
         let (facts, errors) = examine(args, path);
-        errors.iter().for_each(crate::report_error);
+        errors
+            .iter()
+            .for_each(|e| crate::report_error(Some(&facts.file), e));
         if facts.idle {
             say(format_args!(
                 "warning: token file {}: last refreshed {} ago; Salesforce's usual policy \
@@ -263,7 +265,7 @@ fn check(args: &StatusArgs, file: &str, doc: &Doc) -> (Option<Checked>, Option<E
         },
     };
     let seen = match usable_token(doc, "sent") {
-        Ok(token) => ask(args, &url, &token, doc),
+        Ok(token) => ask(args, file, &url, &token, doc),
         Err(p) => Err(Error::token_file(file, format!("cannot be checked: {p}"))),
     };
     let checked = |verdict, status, user| {
@@ -306,7 +308,7 @@ fn check(args: &StatusArgs, file: &str, doc: &Doc) -> (Option<Checked>, Option<E
 }
 
 /// The GET itself, with every secret of the run redacted from what the server says.
-fn ask(args: &StatusArgs, url: &str, token: &Secret, doc: &Doc) -> Result<Seen, Error> {
+fn ask(args: &StatusArgs, file: &str, url: &str, token: &Secret, doc: &Doc) -> Result<Seen, Error> {
     let c = &args.common;
     let uri = endpoint::check(url, "the identity URL")?;
     let route = proxy::route(&uri, &c.proxy)?;
@@ -327,6 +329,7 @@ fn ask(args: &StatusArgs, url: &str, token: &Secret, doc: &Doc) -> Result<Seen, 
         deadline: Instant::now() + c.timeout,
         timeout: c.timeout,
         retries: c.retries,
+        about: Some(file),
     };
     oauth::send(&http, &call, &policy, &c.log, &redactor, classify).map_err(|f| *f.error)
 }

@@ -47,6 +47,9 @@ pub(crate) fn cannot_create_in(dir: &Path, e: &io::Error) -> String {
 /// `rename` gives the path a new inode, so a lock taken on the old inode while another
 /// run was saving protects nothing: after locking, the path must still name the file we
 /// locked, otherwise we start again on the new one. This needs no lock file (no litter).
+/// A wait for the lock at least this long is said on stderr unless `-q`.
+const NOTICEABLE: Duration = Duration::from_secs(1);
+
 /// Leftover temps of the file are removed once it is locked, found as `sweep` says.
 pub(crate) fn lock_with(
     path: &Path,
@@ -68,7 +71,7 @@ pub(crate) fn lock_with(
                 Ok(()) => break,
                 Err(fs::TryLockError::WouldBlock) => {
                     // Said once, and only when the wait is long enough to notice.
-                    if !announced && started.elapsed() >= crate::oauth::NOTICEABLE {
+                    if !announced && started.elapsed() >= NOTICEABLE {
                         log.wait(format_args!(
                             "waiting for another sfrefresh holding {shown}"
                         ));

@@ -7,14 +7,15 @@ use std::time::{Duration, Instant};
 use crate::util::*;
 
 /// Runs against a scripted server and checks the file was not touched.
-fn fails(replies: Vec<Reply>, extra: &[&str]) -> (Server, Out) {
+/// Also gives the token file's path as the error lines name it.
+fn fails(replies: Vec<Reply>, extra: &[&str]) -> (Server, Out, String) {
     let server = Server::scripted(replies);
     let dir = TempDir::new();
     let file = dir.write("tok.json", TOKEN);
     let out = run(&mut refresh_cmd(&server, &file, extra));
     assert_untouched(&dir, &file, TOKEN);
     assert_eq!(out.stdout, "", "nothing goes to stdout on failure");
-    (server, out)
+    (server, out, file.display().to_string())
 }
 
 /// Runs against a scripted server whose last reply succeeds; checks the run recovered
@@ -232,7 +233,8 @@ fn connection_refused_is_retried_then_exit_4() {
     assert!(out.stderr.contains("attempt 2 of 2"), "{}", out.stderr);
     assert!(
         out.stderr.ends_with(&format!(
-            "sfrefresh: error: cannot reach {url}: connection refused (after 2 attempts)\n"
+            "sfrefresh: error: {}: cannot reach {url}: connection refused (after 2 attempts)\n",
+            file.display()
         )),
         "{}",
         out.stderr
@@ -257,13 +259,22 @@ fn server_errors_are_retried_until_success() {
 #[test]
 fn server_errors_after_the_retries_are_exit_4_with_endpoint_and_status() {
     let page = Reply::text(503, "<html>\n<b>Down for maintenance</b>\n</html>");
-    let (server, out) = fails(vec![page.clone(), page.clone(), page], &[]);
+    let (server, out, file) = fails(vec![page.clone(), page.clone(), page], &[]);
     assert_eq!(out.code, 4);
-    assert_eq!(
-        out.stderr,
+    // Each retry is announced, with what failed and which attempt comes next.
+    let url = server.url();
+    let page = "<html> <b>Down for maintenance</b> </html>";
+    let retry = |n: u32| {
         format!(
-            "sfrefresh: error: {} answered HTTP 503 (after 3 attempts): <html> <b>Down for maintenance</b> </html>\n",
-            server.url()
+            "sfrefresh: {file}: {url} answered HTTP 503: {page}; trying again in WAIT (attempt {n} of 3)\n"
+        )
+    };
+    assert_eq!(
+        without_waits(&out.stderr),
+        format!(
+            "{}{}sfrefresh: error: {file}: {url} answered HTTP 503 (after 3 attempts): {page}\n",
+            retry(2),
+            retry(3)
         )
     );
 }
@@ -283,7 +294,7 @@ fn retry_after_is_honoured() {
 
 #[test]
 fn retry_after_beyond_the_deadline_gives_up_at_once() {
-    let (server, out) = fails(
+    let (server, out, file) = fails(
         vec![
             Reply::oauth_error(429, "rate_limit_exceeded", "slow down")
                 .header("Retry-After", "3600"),
@@ -295,7 +306,7 @@ fn retry_after_beyond_the_deadline_gives_up_at_once() {
     assert_eq!(
         out.stderr,
         format!(
-            "sfrefresh: error: {} answered HTTP 429: rate_limit_exceeded: slow down\n",
+            "sfrefresh: error: {file}: {} answered HTTP 429: rate_limit_exceeded: slow down\n",
             server.url()
         )
     );
@@ -325,7 +336,7 @@ fn a_dropped_connection_is_retried() {
 fn redirects_are_reported_not_followed() {
     let server = Server::scripted(vec![]);
     let location = format!("http://127.0.0.1:{}/evil", server.addr.port());
-    let (server, out) = fails(
+    let (server, out, file) = fails(
         vec![Reply::text(307, "").header("Location", &location)],
         &[],
     );
@@ -333,7 +344,7 @@ fn redirects_are_reported_not_followed() {
     assert_eq!(
         out.stderr,
         format!(
-            "sfrefresh: error: {} answered HTTP 307, a redirect to {location}\n\
+            "sfrefresh: error: {file}: {} answered HTTP 307, a redirect to {location}\n\
              sfrefresh: hint: redirects are not followed so credentials are never sent elsewhere: \
              point --token-url at the final endpoint\n",
             server.url()
@@ -376,13 +387,13 @@ fn unusable_200_answers_are_not_saved() {
         ),
     ];
     for (reply, detail) in cases {
-        let (server, out) = fails(vec![reply], &[]);
+        let (server, out, file) = fails(vec![reply], &[]);
         assert_eq!(out.code, 4, "{detail}");
         let status = if detail.contains("201") { 201 } else { 200 };
         assert_eq!(
             out.stderr,
             format!(
-                "sfrefresh: error: {} answered HTTP {status} but {detail}; nothing was saved\n",
+                "sfrefresh: error: {file}: {} answered HTTP {status} but {detail}; nothing was saved\n",
                 server.url()
             )
         );
@@ -398,7 +409,7 @@ fn unusable_200_answers_are_not_saved() {
 fn a_trickling_server_is_cut_off_by_the_timeout() {
     let body = format!("{{\"access_token\":\"{}\"}}", "a".repeat(100));
     let started = Instant::now();
-    let (server, out) = fails(
+    let (server, out, file) = fails(
         vec![Reply::json(200, &body).mode(Mode::Trickle(Duration::from_millis(500)))],
         &["--timeout", "2", "--retries", "0"],
     );
@@ -407,7 +418,7 @@ fn a_trickling_server_is_cut_off_by_the_timeout() {
     assert_eq!(
         out.stderr,
         format!(
-            "sfrefresh: error: no complete answer from {} within the 2s --timeout\n",
+            "sfrefresh: error: {file}: no complete answer from {} within the 2s --timeout\n",
             server.url()
         )
     );
@@ -416,7 +427,7 @@ fn a_trickling_server_is_cut_off_by_the_timeout() {
 
 #[test]
 fn a_silent_server_is_retried_within_the_timeout() {
-    let (server, out) = fails(
+    let (server, out, file) = fails(
         vec![
             Reply::token("x").mode(Mode::Delay(Duration::from_secs(30))),
             Reply::token("x").mode(Mode::Delay(Duration::from_secs(30))),
@@ -430,8 +441,11 @@ fn a_silent_server_is_retried_within_the_timeout() {
         "the first hung attempt left time for a second"
     );
     assert!(
-        out.stderr
-            .contains("within the 4s --timeout (after 2 attempts)"),
+        out.stderr.ends_with(&format!(
+            "sfrefresh: error: {file}: no complete answer from {} within the 4s --timeout \
+                 (after 2 attempts)\n",
+            server.url()
+        )),
         "{}",
         out.stderr
     );
@@ -441,7 +455,7 @@ fn a_silent_server_is_retried_within_the_timeout() {
 
 #[test]
 fn invalid_grant_shows_error_description_and_a_hint() {
-    let (server, out) = fails(
+    let (server, out, file) = fails(
         vec![Reply::oauth_error(
             400,
             "invalid_grant",
@@ -453,7 +467,7 @@ fn invalid_grant_shows_error_description_and_a_hint() {
     assert_eq!(
         out.stderr,
         format!(
-            "sfrefresh: error: {} refused the refresh (HTTP 400): invalid_grant: expired access/refresh token\n\
+            "sfrefresh: error: {file}: {} refused the refresh (HTTP 400): invalid_grant: expired access/refresh token\n\
              sfrefresh: hint: the refresh token is expired or revoked (or the user is blocked): \
              authorise again to get a new token file\n",
             server.url()
@@ -481,11 +495,13 @@ fn other_refusals() {
             "refresh_token grant",
         ),
     ] {
-        let (server, out) = fails(vec![reply], &[]);
+        let (server, out, file) = fails(vec![reply], &[]);
         assert_eq!(out.code, 5, "{}", out.stderr);
         assert!(
-            out.stderr
-                .contains(&format!("{} refused the refresh {shown}", server.url())),
+            out.stderr.contains(&format!(
+                "error: {file}: {} refused the refresh {shown}",
+                server.url()
+            )),
             "{}",
             out.stderr
         );
@@ -500,7 +516,7 @@ fn hostile_server_text_is_sanitised_and_cut() {
         "\\u001b]0;owned\\u0007\\u001b[2Jclear\\r\\nnext{}",
         "A".repeat(5000)
     );
-    let (_, out) = fails(
+    let (_, out, _) = fails(
         vec![Reply::oauth_error(400, "invalid_grant", &description)],
         &[],
     );
@@ -521,7 +537,7 @@ fn hostile_server_text_is_sanitised_and_cut() {
 fn secrets_never_appear_in_error_output() {
     let dir = TempDir::new();
     let secret = dir.write("secret", "SECRET-CLIENT");
-    let (_, out) = fails(
+    let (_, out, _) = fails(
         vec![Reply::oauth_error(
             400,
             "invalid_grant",

@@ -124,13 +124,14 @@ fn a_head_over_64_kib_is_exit_4_named_and_never_sent_again() {
             assert_eq!(
                 out.stderr,
                 format!(
-                    "sfrefresh: error: {} answered, but the answer could not be read (its \
+                    "sfrefresh: error: {}: {} answered, but the answer could not be read (its \
                      headers are larger than the 64 KiB limit); nothing was saved, and a \
                      server that rotates refresh tokens may already have consumed the \
                      refresh token\n\
                      sfrefresh: hint: do not simply run it again if the server rotates \
                      refresh tokens: first check whether the token file still works (a \
                      replayed token can revoke the whole family)\n",
+                    file.display(),
                     server.url()
                 ),
                 "{what} over {scheme}"

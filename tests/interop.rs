@@ -363,11 +363,12 @@ fn userinfo(url: &str, access_token: &str) -> (u16, String) {
 
 const INVALID_GRANT: &str = r#"{"error": "invalid_grant"}"#;
 
-fn refused(url: &str) -> String {
+fn refused(url: &str, file: &Path) -> String {
     format!(
-        "sfrefresh: error: {url} refused the refresh (HTTP 400): invalid_grant\n\
+        "sfrefresh: error: {}: {url} refused the refresh (HTTP 400): invalid_grant\n\
          sfrefresh: hint: the refresh token is expired or revoked (or the user is blocked): \
-         authorise again to get a new token file\n"
+         authorise again to get a new token file\n",
+        file.display()
     )
 }
 
@@ -548,7 +549,7 @@ fn dot_rotation_is_saved_and_replaying_a_rotated_out_token_kills_the_family() {
     let out = run(&mut client.cmd(&url, &file, &[]));
     assert_eq!(
         (out.code, out.stderr.as_str(), out.stdout.as_str()),
-        (5, refused(&url).as_str(), "")
+        (5, refused(&url, &file).as_str(), "")
     );
     assert_eq!(
         fs::read_to_string(&file).unwrap(),
@@ -616,7 +617,8 @@ fn dot_accepts_the_client_secret_as_http_basic() {
     assert_eq!(out.code, 5, "{}", out.stderr);
     assert!(
         out.stderr.starts_with(&format!(
-            "sfrefresh: error: {url} refused the refresh (HTTP 401): invalid_client\n"
+            "sfrefresh: error: {}: {url} refused the refresh (HTTP 401): invalid_client\n",
+            file.display()
         )),
         "{}",
         out.stderr
@@ -880,14 +882,18 @@ fn an_unreachable_proxy_is_named_redacted_not_the_token_endpoint() {
     let out = run(&mut cmd);
     let report = format!("exit {}, stderr:\n{}", out.code, out.stderr);
     assert_eq!(out.code, 4, "{report}");
-    let first = out.stderr.lines().next().unwrap_or_default();
-    assert!(first.starts_with("sfrefresh: error: "), "{report}");
+    // Retry lines first, then the error: each names the proxy, none the endpoint.
+    let first = out.stderr.lines().rev().nth(1).unwrap_or_default();
+    assert!(
+        first.starts_with(&format!("sfrefresh: error: {}: ", file.display())),
+        "{report}"
+    );
     assert!(
         first.contains(&format!("proxy http://***@127.0.0.1:{port}")),
         "names the proxy: {report}"
     );
     assert!(
-        !first.contains(&server.url()),
+        !out.stderr.contains(&server.url()),
         "blames the proxy, not the token endpoint: {report}"
     );
     assert!(!out.stderr.contains("pr0xy-pw"), "{report}");
@@ -932,7 +938,10 @@ fn dot_exposes_rfc7009_revocation_and_oidc_userinfo() {
     let dir = TempDir::new();
     let file = client.write_file(&dir);
     let out = run(&mut client.cmd(&url, &file, &[]));
-    assert_eq!((out.code, out.stderr.as_str()), (5, refused(&url).as_str()));
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (5, refused(&url, &file).as_str())
+    );
     assert_untouched(&dir, &file, &pretty(&client.token));
 }
 
@@ -994,11 +1003,12 @@ fn dot_status_check_and_revoke_over_tls() {
     assert_eq!(out.code, 5, "{}", out.stderr);
     assert!(
         out.stderr.starts_with(&format!(
-            "sfrefresh: error: {userinfo_url} answered HTTP 401: the access token is invalid"
+            "sfrefresh: error: {}: {userinfo_url} answered HTTP 401: the access token is invalid",
+            copy.display()
         )),
         "{}",
         out.stderr
     );
     let out = run(&mut client.cmd(&url, &copy, &[]));
-    assert_eq!((out.code, out.stderr), (5, refused(&url)));
+    assert_eq!((out.code, out.stderr), (5, refused(&url, &copy)));
 }

@@ -75,9 +75,10 @@ fn a_page_or_404_405_from_the_token_url_is_a_wrong_endpoint_not_a_refusal() {
         assert_eq!(
             out.stderr,
             format!(
-                "sfrefresh: error: {} is not a token endpoint: it answered {shown}\n\
+                "sfrefresh: error: {}: {} is not a token endpoint: it answered {shown}\n\
                  sfrefresh: hint: this URL is not an OAuth token endpoint: check --token-url, \
                  --login-url (or SF_TOKEN_URL / SF_LOGIN_URL) and the token file's \"id\"\n",
+                file.display(),
                 server.url()
             )
         );
@@ -126,8 +127,9 @@ fn each_invalid_grant_description_gets_its_own_hint() {
         assert_eq!(
             out.stderr,
             format!(
-                "sfrefresh: error: {} refused the refresh (HTTP 400): invalid_grant: \
+                "sfrefresh: error: {}: {} refused the refresh (HTTP 400): invalid_grant: \
                  {description}\nsfrefresh: hint: {hint}\n",
+                file.display(),
                 server.url()
             )
         );
@@ -217,9 +219,10 @@ fn a_backoff_a_person_would_notice_is_announced() {
     assert_eq!(
         out.stderr,
         format!(
-            "sfrefresh: transient failure ({} answered HTTP 429: rate_limit_exceeded: slow \
-             down); retrying in 1s\n\
+            "sfrefresh: {}: {} answered HTTP 429: rate_limit_exceeded: slow down; trying \
+             again in 1s (attempt 2 of 3)\n\
              sfrefresh: refreshed token for https://acme.my.salesforce.com (refresh token kept)\n",
+            file.display(),
             server.url()
         )
     );
@@ -302,4 +305,30 @@ fn errors_about_the_proxy_name_the_proxy() {
         "sfrefresh: error: the proxy socks5://***@h:1 (from --proxy) is not supported: use an \
          http:// proxy (sfrefresh tunnels TLS through it with CONNECT)\n"
     );
+}
+
+/// Every retry is said before it is made, even a short one, naming the file, what
+/// failed and which attempt comes next; `-q` keeps it quiet (curl's "Will retry").
+#[test]
+fn each_retry_is_announced_unless_quiet() {
+    for (extra, announced) in [(&[][..], true), (&["-q"][..], false)] {
+        let server = Server::scripted(vec![Reply::text(503, "busy"), Reply::token("new")]);
+        let dir = TempDir::new();
+        let file = dir.write("tok.json", TOKEN);
+        let out = run(&mut refresh_cmd(&server, &file, extra));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let expected = if announced {
+            format!(
+                "sfrefresh: {}: {} answered HTTP 503: busy; trying again in WAIT (attempt 2 of \
+                 3)\nsfrefresh: refreshed token for https://acme.my.salesforce.com (refresh \
+                 token kept)\n",
+                file.display(),
+                server.url()
+            )
+        } else {
+            String::new()
+        };
+        assert_eq!(without_waits(&out.stderr), expected);
+        assert_eq!(server.requests().len(), 2);
+    }
 }

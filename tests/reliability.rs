@@ -45,7 +45,8 @@ fn an_unparseable_head_after_a_status_line_is_not_retried() {
         let first = out.stderr.lines().next().unwrap_or_default().to_string();
         assert!(
             first.starts_with(&format!(
-                "sfrefresh: error: {} answered, but the answer could not be read (",
+                "sfrefresh: error: {}: {} answered, but the answer could not be read (",
+                file.display(),
                 server.url()
             )),
             "{what}: {}",
@@ -116,9 +117,10 @@ fn a_bad_200_that_carries_a_refresh_token_is_rescued() {
         format!(
             "sfrefresh: the server's answer (which may hold the only copy of a new refresh \
              token) was saved to {} (mode 0600); keep it until the token file works again\n\
-             sfrefresh: error: {} answered HTTP 200 but the answer has no \"access_token\" \
+             sfrefresh: error: {}: {} answered HTTP 200 but the answer has no \"access_token\" \
              field; nothing was saved\n",
             rescue.display(),
+            file.display(),
             server.url()
         )
     );
@@ -549,10 +551,11 @@ fn a_proxy_407_is_not_retried_and_names_the_proxy() {
     assert_eq!(
         out.stderr,
         format!(
-            "sfrefresh: error: proxy authentication failed at http://***@127.0.0.1:{} (HTTP 407)\n\
+            "sfrefresh: error: {}: proxy authentication failed at http://***@127.0.0.1:{} (HTTP 407)\n\
              sfrefresh: hint: check the proxy user and password (http://user:password@host:port; \
              percent-encode special characters); it was not retried so a wrong password cannot \
              lock the account\n",
+            file.display(),
             proxy.addr.port()
         )
     );
@@ -579,11 +582,14 @@ fn an_unreachable_proxy_is_named_not_the_endpoint() {
     );
     let out = run(cmd.env("https_proxy", format!("http://u:pw@127.0.0.1:{port}")));
     assert_eq!(out.code, 4, "{}", out.stderr);
+    let file = file.display();
     assert_eq!(
-        out.stderr,
+        without_waits(&out.stderr),
         format!(
-            "sfrefresh: error: cannot reach the proxy http://***@127.0.0.1:{port}: connection \
-             refused (after 2 attempts)\n\
+            "sfrefresh: {file}: cannot reach the proxy http://***@127.0.0.1:{port}: connection \
+             refused; trying again in WAIT (attempt 2 of 2)\n\
+             sfrefresh: error: {file}: cannot reach the proxy http://***@127.0.0.1:{port}: \
+             connection refused (after 2 attempts)\n\
              sfrefresh: hint: check the proxy address, or bypass it with --no-proxy or NO_PROXY\n"
         )
     );

@@ -82,7 +82,8 @@ fn tls_failure(cert: &str, extra: &[&str]) -> Out {
     assert_eq!(out.code, 4, "{}", out.stderr);
     assert!(
         out.stderr.starts_with(&format!(
-            "sfrefresh: error: TLS failure talking to {}: ",
+            "sfrefresh: error: {}: TLS failure talking to {}: ",
+            file.display(),
             server.url()
         )),
         "{}",
@@ -497,10 +498,11 @@ fn a_tampered_signature_is_rejected_nothing_saved_and_the_answer_rescued() {
         format!(
             "sfrefresh: the server's answer (which may hold the only copy of a new refresh token) \
              was saved to {} (mode 0600); keep it until the token file works again\n\
-             sfrefresh: error: signature mismatch in the answer from {}: the answer may have been tampered with\n\
+             sfrefresh: error: {}: signature mismatch in the answer from {}: the answer may have been tampered with\n\
              sfrefresh: hint: check that the client secret belongs to this Connected App or External \
              Client App; nothing was saved\n",
             rescue.display(),
+            file.display(),
             server.url()
         )
     );

@@ -670,3 +670,22 @@ pub fn rescue_file(dir: &TempDir) -> PathBuf {
     assert_eq!(mode, 0o600, "the rescue file must be private");
     path
 }
+
+/// `stderr` with the jittered wait of each retry line ("trying again in 212ms (attempt
+/// 2 of 3)") written as "trying again in WAIT (attempt 2 of 3)", so that everything
+/// else in the lines is compared exactly.
+pub fn without_waits(stderr: &str) -> String {
+    const AT: &str = "trying again in ";
+    let mut out = String::new();
+    let mut rest = stderr;
+    while let Some(i) = rest.find(AT) {
+        let after = &rest[i + AT.len()..];
+        let end = after
+            .find(" (attempt ")
+            .expect("a retry line names its attempt");
+        out.push_str(&rest[..i + AT.len()]);
+        out.push_str("WAIT");
+        rest = &after[end..];
+    }
+    out + rest
+}

@@ -261,9 +261,10 @@ fn exec_runs_nothing_when_the_refresh_fails() {
             5,
             "",
             format!(
-                "sfrefresh: error: {} refused the refresh (HTTP 400): invalid_grant: expired \
+                "sfrefresh: error: {}: {} refused the refresh (HTTP 400): invalid_grant: expired \
                  access/refresh token\nsfrefresh: hint: the refresh token is expired or revoked \
                  (or the user is blocked): authorise again to get a new token file\n",
+                file.display(),
                 server.url()
             )
         )
@@ -762,9 +763,10 @@ fn status_check_proves_the_access_token_works_or_not_and_writes_nothing() {
         (
             5,
             format!(
-                "sfrefresh: error: {identity} answered HTTP 403: the access token is invalid \
+                "sfrefresh: error: {}: {identity} answered HTTP 403: the access token is invalid \
                  (Bad_OAuth_Token)\nsfrefresh: hint: refresh the token file (sfrefresh \
-                 TOKEN_FILE); if that is refused too, authorise again\n"
+                 TOKEN_FILE); if that is refused too, authorise again\n",
+                file.display()
             )
         )
     );
@@ -812,11 +814,15 @@ fn status_check_exit_4_when_it_cannot_tell() {
     let file = with_id(&format!("{base}/down"));
     let out = run(status().args(["--check", "--retries", "1"]).arg(&file));
     assert_eq!(
-        (out.code, out.stderr),
+        (out.code, without_waits(&out.stderr)),
         (
             4,
             format!(
-                "sfrefresh: error: {base}/down answered HTTP 503 (after 2 attempts): <html>maintenance</html>\n"
+                "sfrefresh: {0}: {base}/down answered HTTP 503: <html>maintenance</html>; trying \
+                 again in WAIT (attempt 2 of 2)\n\
+                 sfrefresh: error: {0}: {base}/down answered HTTP 503 (after 2 attempts): \
+                 <html>maintenance</html>\n",
+                file.display()
             )
         )
     );
@@ -833,10 +839,11 @@ fn status_check_exit_4_when_it_cannot_tell() {
         (
             4,
             format!(
-                "sfrefresh: error: {base}/id/00D/005 answered HTTP 404: neither 200 (the token \
+                "sfrefresh: error: {}: {base}/id/00D/005 answered HTTP 404: neither 200 (the token \
                  works) nor 401/403 (it does not), so the check cannot tell\nsfrefresh: hint: \
                  check the identity URL: the token file's \"id\" (Salesforce), or \
-                 --userinfo-url (the OpenID Connect userinfo endpoint of other servers)\n"
+                 --userinfo-url (the OpenID Connect userinfo endpoint of other servers)\n",
+                file.display()
             )
         )
     );
@@ -861,8 +868,9 @@ fn status_check_exit_4_when_it_cannot_tell() {
     assert_eq!(out.code, 4, "{}", out.stderr);
     assert!(
         out.stderr.starts_with(&format!(
-            "sfrefresh: error: http://127.0.0.1:{}/id answered HTTP 302, a redirect to \
+            "sfrefresh: error: {}: http://127.0.0.1:{}/id answered HTTP 302, a redirect to \
              https://elsewhere.example/id\n",
+            file_moved.display(),
             moved.addr.port()
         )),
         "{}",
@@ -872,10 +880,14 @@ fn status_check_exit_4_when_it_cannot_tell() {
     let file = with_id("http://127.0.0.1:9/id/00D/005");
     let out = run(status().args(["--check", "--retries", "0"]).arg(&file));
     assert_eq!(
-        (out.code, out.stderr.as_str()),
+        (out.code, out.stderr),
         (
             4,
-            "sfrefresh: error: cannot reach http://127.0.0.1:9/id/00D/005: connection refused\n"
+            format!(
+                "sfrefresh: error: {}: cannot reach http://127.0.0.1:9/id/00D/005: connection \
+                 refused\n",
+                file.display()
+            )
         )
     );
 }
@@ -1165,7 +1177,10 @@ fn revoke_failures_leave_the_file_byte_identical() {
         let message = message.replace("{file}", &file.display().to_string());
         assert_eq!(
             (out.code, out.stderr),
-            (code, format!("sfrefresh: error: {url} {message}\n"))
+            (
+                code,
+                format!("sfrefresh: error: {}: {url} {message}\n", file.display())
+            )
         );
         assert_untouched(&dir, &file, TOKEN);
     }
@@ -1174,10 +1189,14 @@ fn revoke_failures_leave_the_file_byte_identical() {
     let out = run(&mut revoke_at(&server, &file, &["--retries", "1"]));
     let url = server.url().replace("/token", "/revoke");
     assert_eq!(
-        (out.code, out.stderr),
+        (out.code, without_waits(&out.stderr)),
         (
             4,
-            format!("sfrefresh: error: {url} answered HTTP 503 (after 2 attempts): down\n")
+            format!(
+                "sfrefresh: {0}: {url} answered HTTP 503: down; trying again in WAIT (attempt 2 \
+                 of 2)\nsfrefresh: error: {0}: {url} answered HTTP 503 (after 2 attempts): down\n",
+                file.display()
+            )
         )
     );
     assert_eq!(server.requests().len(), 2);
@@ -1187,11 +1206,14 @@ fn revoke_failures_leave_the_file_byte_identical() {
         .args(["--token-url", "http://127.0.0.1:9/services/oauth2/token"])
         .arg(&file));
     assert_eq!(
-        (out.code, out.stderr.as_str()),
+        (out.code, out.stderr),
         (
             4,
-            "sfrefresh: error: cannot reach http://127.0.0.1:9/services/oauth2/revoke: \
-             connection refused\n"
+            format!(
+                "sfrefresh: error: {}: cannot reach http://127.0.0.1:9/services/oauth2/revoke: \
+                 connection refused\n",
+                file.display()
+            )
         )
     );
     assert_untouched(&dir, &file, TOKEN);

@@ -544,8 +544,8 @@ pub(crate) const FLAGS: &[Flag] = &[
         id: Which::Quiet,
         long: "quiet",
         short: Some('q'),
-        doc: "no status line and no waiting notes",
-        help: "no status line and no waiting notes (not with -v)",
+        doc: "no status line, retry lines or waiting notes",
+        help: "no status line, no line before a retry, no waiting notes (not with -v)",
         conflicts: &["verbose"],
         ..SWITCH
     },

@@ -31,6 +31,24 @@ pub(crate) enum Command {
     Login(Box<LoginArgs>),
 }
 
+impl Command {
+    /// The one token location the command works on, for its error messages
+    /// (`error::At`). None where there is none to name (help, stdin, `login`'s file that
+    /// is not there yet) or each location reports its own (many files, `status`).
+    pub(crate) fn location(&self) -> Option<String> {
+        let target = match self {
+            Command::Refresh(a) if a.fleet.is_none() => &a.target,
+            Command::Exec(a) => &a.refresh.target,
+            Command::Revoke(a) => return Some(a.path.display().to_string()),
+            _ => return None,
+        };
+        match target {
+            TargetSpec::Path(p) => Some(p.display().to_string()),
+            TargetSpec::Stdio => None,
+        }
+    }
+}
+
 /// Parses `args` (without the program name); `env` looks up environment variables
 /// so tests can feed both as plain arrays.
 pub(crate) fn parse<I>(args: I, env: &dyn Fn(&str) -> Option<OsString>) -> Result<Command, Error>

@@ -160,6 +160,7 @@ impl<'a> Talk<'a> {
             deadline: self.deadline,
             timeout: self.c.timeout,
             retries: self.c.retries,
+            about: None,
         };
         oauth::exchange_with(
             &http,
