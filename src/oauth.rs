@@ -5,6 +5,8 @@ use std::io;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
 use crate::answer::{self, Answer, BodyError, Failure, Head, Outcome, Where};
 use crate::cli::Credentials;
 use crate::clock::{human, random_u64};
@@ -13,19 +15,25 @@ use crate::net::{Http, ProxyFailure};
 use crate::report::{Log, Redactor, sanitize};
 use crate::secret::Secret;
 
-/// `application/x-www-form-urlencoded` for one value (WHATWG form encoding).
+/// What a form value keeps literal: the WHATWG urlencoded byte set's complement, i.e.
+/// ASCII letters, digits and `*-._` (the bytes servers, and the fake ones' checks of
+/// the body, expect as they are). Space is listed as literal too, only so that
+/// `form_encode` can turn it into `+`; every other byte, UTF-8 included, is `%XX`.
+const FORM: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'*')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b' ');
+
+/// `application/x-www-form-urlencoded` for one value (WHATWG form encoding): space is
+/// `+`, escapes are upper case.
 pub(crate) fn form_encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
-                out.push(b as char)
-            }
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    // The only spaces left after encoding are the value's own: a `+` or `%20` in the
+    // value is itself escaped (`%2B`, `%2520`).
+    utf8_percent_encode(value, FORM)
+        .to_string()
+        .replace(' ', "+")
 }
 
 /// One token request: the grant's own fields, and who the client is.

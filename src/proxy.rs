@@ -1,8 +1,10 @@
 //! Proxies as curl users expect them: which one applies (flags, env, NO_PROXY), the URL
 //! parsed once (credentials decoded and kept out of every message), and its shown form.
 
+use std::borrow::Cow;
 use std::net::IpAddr;
 
+use percent_encoding::percent_decode_str;
 use ureq::http::Uri;
 
 use crate::cli::{ProxySetting, Sourced};
@@ -134,22 +136,23 @@ fn split_host_port(authority: &str) -> Option<(String, u16)> {
     Some((host.to_string(), port))
 }
 
-/// `%XX` escapes to bytes, as UTF-8; `None` for a malformed escape or bytes.
+/// `%XX` escapes to bytes, as UTF-8; `None` for a malformed escape (which
+/// percent-encoding would keep as it is: a mistyped credential is better refused
+/// than sent) or bytes that are not UTF-8.
 fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
+    let well_formed = s.split('%').skip(1).all(|after| {
+        after
+            .as_bytes()
+            .get(..2)
+            .is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if !well_formed {
+        return None;
     }
-    String::from_utf8(out).ok()
+    percent_decode_str(s)
+        .decode_utf8()
+        .ok()
+        .map(Cow::into_owned)
 }
 
 /// How the request reaches the endpoint.

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use percent_encoding::percent_decode_str;
 use ring::rand::SecureRandom;
 
 use super::Talk;
@@ -446,31 +447,13 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Form decoding of one query component: `+` is a space, `%XX` a byte.
+/// Form decoding of one query component: `+` is a space, `%XX` a byte; a `%` without
+/// two hex digits after it stays as it is and bytes that are not UTF-8 become U+FFFD
+/// (the WHATWG urlencoded parser: `+` first, so `%2B` is a `+` and `%+1` stays).
 fn decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        match c {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = b
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok());
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(v) => {
-                        out.push(v);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            _ => out.push(c),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_decode_str(&s.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -587,5 +570,8 @@ mod tests {
         assert!(!same(b"abc", b"abd"));
         assert!(!same(b"abc", b"ab"));
         assert_eq!(decode("a+b%2Fc%zz%4"), "a b/c%zz%4");
+        // `+` is a space before escapes are read: `%2B` is a plus, `%+1` no escape.
+        assert_eq!(decode("%2B%+1%e2%82%ac"), "+% 1€");
+        assert_eq!(decode("a%FFb"), "a\u{FFFD}b");
     }
 }

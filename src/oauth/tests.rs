@@ -43,6 +43,14 @@ fn form_body_for_each_client_auth() {
 }
 
 #[test]
+fn form_encoding_keeps_only_the_whatwg_bytes_literal() {
+    assert_eq!(
+        form_encode("aZ09*-._ ~+%20/:é\u{0}"),
+        "aZ09*-._+%7E%2B%2520%2F%3A%C3%A9%00"
+    );
+}
+
+#[test]
 fn backoff_grows_with_jitter_inside_bounds() {
     for attempt in 1..10 {
         let base =

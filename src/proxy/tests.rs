@@ -96,6 +96,11 @@ fn bad_proxies_are_usage_errors_without_credentials() {
         "http://u:pw@",
         "http://u:pw@p:99999",
         "http://u:p%zz@p:1",
+        "http://u:pw%4@p:1",
+        "http://u:pw%@p:1",
+        "http://u:pw%+1@p:1",
+        "http://u:pw%FF@p:1",
+        "http://u%C3:pw@p:1",
     ] {
         let e = ProxyUrl::parse(raw, "--proxy").unwrap_err();
         assert_eq!(e.exit_code(), 2);
@@ -108,6 +113,7 @@ fn credentials_end_at_the_last_at_sign() {
     for (raw, user, password) in [
         ("http://user:p#a/s?s@proxy:3128", "user", "p#a/s?s"),
         ("http://user:p%23a%2Fs%3Fs@proxy:3128/", "user", "p#a/s?s"),
+        ("http://us%65r:p%c3%a9+%25@proxy:3128/", "user", "p\u{e9}+%"),
         ("http://a@b:pw@d@proxy:3128", "a@b", "pw@d"),
         ("user:secret@proxy:3128", "user", "secret"),
     ] {
