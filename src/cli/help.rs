@@ -130,7 +130,8 @@ EXIT CODES:
     1  unexpected internal error
     2  usage: bad flag or value, missing client id, no token file
     3  token file: missing, unreadable, not JSON, no usable refresh_token, not
-       a regular file, too large, cannot be saved; or stdout not writable
+       a regular file, too large, cannot be saved; or stdout or the
+       --metrics-file not writable
     4  token endpoint or proxy unreachable, or the answer unusable: network,
        timeout, 5xx/429 after retries, redirect, not a token endpoint,
        unreadable or bad 200, TLS trust, proxy authentication, signature
