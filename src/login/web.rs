@@ -249,9 +249,7 @@ impl Listener {
             })
             .collect();
         let ms = libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
-        // SAFETY: `fds` is a live array of `fds.len()` pollfds for descriptors we own.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-        if n <= 0 {
+        if !matches!(crate::sys::poll(&mut fds, ms), Ok(1..)) {
             return Vec::new();
         }
         self.all
