@@ -340,8 +340,9 @@ fn room_for(file: &File, size: u64) -> io::Result<()> {
     if crate::sys::file_size_limit().is_some_and(|limit| limit < size) {
         return Err(io::Error::from_raw_os_error(libc::EFBIG));
     }
-    let Some(st) = crate::sys::fstatvfs(file).ok().filter(|st| st.f_blocks != 0) else {
-        return Ok(()); // cannot tell (some FUSE file systems say nothing): the save will
+    let st = match crate::sys::fstatvfs(file) {
+        Ok(st) if st.f_blocks != 0 => st,
+        _ => return Ok(()), // cannot tell (some FUSE file systems say nothing): the save will
     };
     let needed = size.div_ceil((st.f_frsize as u64).max(1));
     if (st.f_bavail as u64) < needed {
