@@ -35,7 +35,8 @@ test:
 
 # Each cargo-fuzz target (fuzz/fuzz_targets/) for FUZZ_SECONDS; a crash, a panic or
 # an input slower than 10 s fails. On the one stable toolchain: --sanitizer none needs
-# no nightly flag, and the crate is safe Rust. Seeds are read from fuzz/corpus/<target>,
+# no nightly flag, and the code fuzzed is safe Rust (the only unsafe, src/sys.rs's libc
+# calls, is not reached from the targets). Seeds are read from fuzz/corpus/<target>,
 # what the fuzzer adds goes to target/fuzz-corpus/<target>, a crash to fuzz/artifacts/;
 # the build is in target/fuzz, so everything but a crash is under target/.
 FUZZ_SECONDS ?= 60

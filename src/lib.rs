@@ -24,6 +24,7 @@ mod secret;
 mod signals;
 mod signature;
 mod status;
+mod sys;
 mod target;
 mod tls;
 mod token;

@@ -1,9 +1,9 @@
 //! sfrefresh: keep OAuth 2.0 access tokens fresh. All the work is in the library.
 
-mod arena;
-
+// The static builds' allocator: docs/benchmarks.md, "Allocator".
+#[cfg(target_env = "musl")]
 #[global_allocator]
-static ALLOCATOR: arena::Arena = arena::Arena;
+static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
 
 fn main() -> std::process::ExitCode {
     sfrefresh::main_entry()

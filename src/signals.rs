@@ -15,12 +15,8 @@ extern "C" fn on_signal(signal: libc::c_int) {
     STOP.store(signal, Ordering::SeqCst);
     let fd = PIPE_WRITE.load(Ordering::SeqCst);
     if fd >= 0 {
-        let byte = 1u8;
-        // SAFETY: write(2) is async-signal-safe; the buffer is a live local byte. A full
-        // pipe (EAGAIN) is fine: the sleeper is woken already.
-        unsafe {
-            libc::write(fd, (&byte as *const u8).cast(), 1);
-        }
+        // A full pipe (EAGAIN) is fine: the sleeper is woken already.
+        crate::sys::write_byte(fd, 1);
     }
 }
 
@@ -30,22 +26,13 @@ pub(crate) fn install() {
     if PIPE_READ.load(Ordering::SeqCst) >= 0 {
         return;
     }
-    let mut fds = [-1 as libc::c_int; 2];
-    // SAFETY: pipe2 fills the two-element array we own.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC | libc::O_NONBLOCK) } == 0 {
-        PIPE_READ.store(fds[0], Ordering::SeqCst);
-        PIPE_WRITE.store(fds[1], Ordering::SeqCst);
+    // Kept open for the life of the process: the handler may write at any time.
+    if let Ok((read, write)) = crate::sys::pipe() {
+        PIPE_READ.store(read, Ordering::SeqCst);
+        PIPE_WRITE.store(write, Ordering::SeqCst);
     }
     for signal in [libc::SIGTERM, libc::SIGINT] {
-        // SAFETY: a zeroed sigaction is valid; we set the handler, flags and an empty
-        // mask, and the handler only touches atomics and write(2).
-        unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-            action.sa_flags = libc::SA_RESTART;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(signal, &action, std::ptr::null_mut());
-        }
+        crate::sys::on_signal(signal, on_signal);
     }
 }
 
@@ -82,15 +69,13 @@ pub(crate) fn sleep(d: Duration) {
             std::thread::sleep(left.min(Duration::from_millis(100)));
             continue;
         }
-        let mut poll = libc::pollfd {
+        let mut poll = [libc::pollfd {
             fd,
             events: libc::POLLIN,
             revents: 0,
-        };
+        }];
         let ms = libc::c_int::try_from(left.as_millis().max(1)).unwrap_or(libc::c_int::MAX);
-        // SAFETY: one pollfd we own; poll only reads fd and writes revents.
-        unsafe {
-            libc::poll(&mut poll, 1, ms);
-        }
+        // Woken, timed out or interrupted: the loop looks again either way.
+        let _ = crate::sys::poll(&mut poll, ms);
     }
 }

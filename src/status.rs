@@ -409,12 +409,9 @@ fn local_time(ms: u64) -> String {
     let Ok(secs) = libc::time_t::try_from(ms / 1000) else {
         return format!("{ms} ms after 1970");
     };
-    // SAFETY: a zeroed `tm` is a valid value; localtime_r only writes into it.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are valid for the call.
-    if unsafe { libc::localtime_r(&secs, &mut tm) }.is_null() {
+    let Some(tm) = crate::sys::localtime(secs) else {
         return format!("{ms} ms after 1970");
-    }
+    };
     let offset = tm.tm_gmtoff;
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02} {}{:02}{:02}",

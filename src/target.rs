@@ -136,22 +136,16 @@ fn read_stdin(deadline: Instant) -> Result<Vec<u8>, StdinError> {
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         let ms = libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
-        let mut fd = libc::pollfd {
+        let mut fd = [libc::pollfd {
             fd: 0,
             events: libc::POLLIN,
             revents: 0,
-        };
-        // SAFETY: one pollfd we own, for the process's stdin.
-        let ready = unsafe { libc::poll(&mut fd, 1, ms) };
-        if ready == 0 {
-            return Err(StdinError::Late);
-        }
-        if ready < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(StdinError::Io(e));
+        }];
+        match crate::sys::poll(&mut fd, ms) {
+            Ok(0) => return Err(StdinError::Late),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(StdinError::Io(e)),
         }
         match stdin.read(&mut chunk) {
             Ok(0) => return Ok(input),

@@ -337,26 +337,16 @@ impl LockedFile {
 /// `fallocate`: reserving and freeing blocks is journalled, measured 0.09 ms per refresh
 /// on ext4 (4% of one), and what it adds, a disk quota, is left to the save (whose
 /// failure keeps the answer in a rescue file).
-// rlim_t and fsblkcnt_t are u64 here but 32-bit on some targets, hence the casts.
+// fsblkcnt_t and f_frsize are u64 here but 32-bit on some targets, hence the casts.
 #[allow(clippy::unnecessary_cast)]
 fn room_for(file: &File, size: u64) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit fills the struct we own.
-    if unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) } == 0
-        && limit.rlim_cur != libc::RLIM_INFINITY
-        && (limit.rlim_cur as u64) < size
-    {
+    if crate::sys::file_size_limit().is_some_and(|limit| limit < size) {
         return Err(io::Error::from_raw_os_error(libc::EFBIG));
     }
-    // SAFETY: statvfs fills the zeroed struct we own.
-    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstatvfs(file.as_raw_fd(), &mut st) } != 0 || st.f_blocks == 0 {
-        return Ok(()); // cannot tell (some FUSE file systems say nothing): the save will
-    }
+    let st = match crate::sys::fstatvfs(file) {
+        Ok(st) if st.f_blocks != 0 => st,
+        _ => return Ok(()), // cannot tell (some FUSE file systems say nothing): the save will
+    };
     let needed = size.div_ceil((st.f_frsize as u64).max(1));
     if (st.f_bavail as u64) < needed {
         return Err(io::Error::from_raw_os_error(libc::ENOSPC));

@@ -143,13 +143,12 @@ fn challenge(verifier: &Secret) -> String {
 /// `--open`: the desktop's URL opener, given the URL as one argument (no shell). The URL
 /// holds nothing secret: the verifier stays here.
 fn launch(url: &str, log: &Log) {
-    let opener = if cfg!(target_os = "macos") {
-        c"open"
+    let name = if cfg!(target_os = "macos") {
+        "open"
     } else {
-        c"xdg-open"
+        "xdg-open"
     };
-    let name = opener.to_string_lossy();
-    match spawn(opener, url) {
+    match spawn(name, url) {
         Ok(()) => log.step(format_args!("asked {name} to open the URL")),
         Err(e) => say(format_args!(
             "could not start {name} ({}): open the URL yourself",
@@ -158,61 +157,18 @@ fn launch(url: &str, log: &Log) {
     }
 }
 
-unsafe extern "C" {
-    /// The process environment, which the opener needs (DISPLAY, the user's browser).
-    static environ: *const *mut libc::c_char;
-}
-
 /// Starts `program arg` found in PATH, with stdin, stdout and stderr on /dev/null so
-/// that nothing a browser prints reaches our stdout. posix_spawnp directly: std's
-/// `Command` costs 40 KiB of the 2 MiB budget for this one call. The child is not
-/// waited for; it outlives us or ends as a zombie that our exit reaps.
-fn spawn(program: &std::ffi::CStr, arg: &str) -> std::io::Result<()> {
-    let arg = std::ffi::CString::new(arg)
-        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
-    let argv = [
-        program.as_ptr().cast_mut(),
-        arg.as_ptr().cast_mut(),
-        std::ptr::null_mut(),
-    ];
-    // SAFETY: `actions` is initialised before use and destroyed once; every pointer
-    // handed over (program, argv ending in null, the /dev/null path, environ) is valid
-    // for the duration of the call, which copies what it needs.
-    let rc = unsafe {
-        let mut actions: libc::posix_spawn_file_actions_t = std::mem::zeroed();
-        let rc = libc::posix_spawn_file_actions_init(&mut actions);
-        if rc != 0 {
-            return Err(std::io::Error::from_raw_os_error(rc));
-        }
-        for (fd, flags) in [
-            (0, libc::O_RDONLY),
-            (1, libc::O_WRONLY),
-            (2, libc::O_WRONLY),
-        ] {
-            libc::posix_spawn_file_actions_addopen(
-                &mut actions,
-                fd,
-                c"/dev/null".as_ptr(),
-                flags,
-                0,
-            );
-        }
-        let mut pid: libc::pid_t = 0;
-        let rc = libc::posix_spawnp(
-            &mut pid,
-            program.as_ptr(),
-            &actions,
-            std::ptr::null(),
-            argv.as_ptr(),
-            environ,
-        );
-        libc::posix_spawn_file_actions_destroy(&mut actions);
-        rc
-    };
-    match rc {
-        0 => Ok(()),
-        errno => Err(std::io::Error::from_raw_os_error(errno)),
-    }
+/// that nothing a browser prints reaches our stdout. The child is not waited for; it
+/// outlives us or ends as a zombie that our exit reaps.
+fn spawn(program: &str, arg: &str) -> std::io::Result<()> {
+    use std::process::{Command, Stdio};
+    Command::new(program)
+        .arg(arg)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(drop)
 }
 
 /// The loopback listeners: 127.0.0.1 always, [::1] too where the system has it, since a
@@ -294,9 +250,7 @@ impl Listener {
             })
             .collect();
         let ms = libc::c_int::try_from(left.as_millis()).unwrap_or(libc::c_int::MAX);
-        // SAFETY: `fds` is a live array of `fds.len()` pollfds for descriptors we own.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, ms) };
-        if n <= 0 {
+        if !matches!(crate::sys::poll(&mut fds, ms), Ok(1..)) {
             return Vec::new();
         }
         self.all

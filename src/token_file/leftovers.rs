@@ -1,9 +1,8 @@
 //! Temp files a killed run left beside token files: which are leftovers, found with as
-//! few directory reads as a run can make, and without touching the directory's times.
+//! few directory reads as a run can make.
 
 use std::ffi::OsString;
 use std::io;
-use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
 
 /// How a run finds the temp files a killed run left beside a token file.
@@ -70,46 +69,10 @@ pub(super) fn temp_names(dir: &Path, prefix: &str) -> Vec<OsString> {
         .collect()
 }
 
-/// The names in `dir`, read without touching its access time where we may (O_NOATIME:
-/// the directory's owner or root). A read directory's atime is written back under the
-/// default `relatime` whenever the directory changed since, which after every save it
-/// has: measured 0.06 ms per refresh on ext4, a tenth of a refresh's own time.
+/// The names in `dir`. With std, not raw `readdir` with `O_NOATIME`: docs/benchmarks.md,
+/// "Directory reads".
 pub(super) fn names_in(dir: &Path) -> io::Result<Vec<OsString>> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())?;
-    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
-    // SAFETY: a NUL-terminated path; open returns a new descriptor or -1.
-    let mut fd = unsafe { libc::open(path.as_ptr(), flags | libc::O_NOATIME) };
-    if fd < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) {
-        // SAFETY: as above.
-        fd = unsafe { libc::open(path.as_ptr(), flags) };
-    }
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `fd` is ours; from here the DIR owns it and closedir closes it.
-    let stream = unsafe { libc::fdopendir(fd) };
-    if stream.is_null() {
-        let e = io::Error::last_os_error();
-        // SAFETY: fdopendir failed, so `fd` is still ours to close.
-        unsafe { libc::close(fd) };
-        return Err(e);
-    }
-    let mut names = Vec::new();
-    loop {
-        // SAFETY: `stream` is an open DIR; the entry is valid until the next readdir.
-        let entry = unsafe { libc::readdir(stream) };
-        if entry.is_null() {
-            break;
-        }
-        // SAFETY: d_name is NUL-terminated inside the entry readdir returned.
-        let name = unsafe { std::ffi::CStr::from_ptr((*entry).d_name.as_ptr()) };
-        let bytes = name.to_bytes();
-        if bytes != b"." && bytes != b".." {
-            names.push(OsString::from_vec(bytes.to_vec()));
-        }
-    }
-    // SAFETY: `stream` is open and not used after this.
-    unsafe { libc::closedir(stream) };
-    Ok(names)
+    std::fs::read_dir(dir)?
+        .map(|entry| entry.map(|e| e.file_name()))
+        .collect()
 }

@@ -83,40 +83,6 @@ fn stale_temps_are_removed_on_lock() {
 }
 
 #[test]
-fn the_stale_temp_sweep_leaves_the_directory_access_time_alone() {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    let dir = scratch("atime");
-    let path = dir.join("tok.json");
-    fs::write(&path, "x").unwrap();
-    fs::write(dir.join(".tok.json.sfrefresh-1-deadbeef.tmp"), "half").unwrap();
-    // An access time older than the last change: `relatime` rewrites it on any read.
-    let old = UNIX_EPOCH + Duration::from_secs(946_684_800);
-    let set_old = || {
-        File::open(&dir)
-            .unwrap()
-            .set_times(fs::FileTimes::new().set_accessed(old))
-            .unwrap()
-    };
-    let atime = || fs::metadata(&dir).unwrap().accessed().unwrap();
-    set_old();
-    let held = lock(&path);
-    drop(held);
-    assert_eq!(names_in(&dir).unwrap(), vec![OsString::from("tok.json")]);
-    assert_eq!(atime(), old);
-    // The same read without O_NOATIME does write it (unless mounted noatime).
-    let _ = fs::read_dir(&dir).unwrap().count();
-    if atime() == old {
-        eprintln!(
-            "{}: mounted without access times; nothing to compare",
-            dir.display()
-        );
-    } else {
-        assert!(atime() > SystemTime::now() - Duration::from_secs(60));
-    }
-    fs::remove_dir_all(dir).unwrap();
-}
-
-#[test]
 fn a_save_the_disk_has_no_room_for_is_refused_before_sending() {
     let dir = scratch("room");
     let path = dir.join("tok.json");
