@@ -2179,10 +2179,11 @@ fn sfrefresh_revoke_against_oidc_provider() {
         (
             5,
             format!(
-                "sfrefresh: error: {} answered HTTP 401: the revocation was refused: \
+                "sfrefresh: error: {}: {} answered HTTP 401: the revocation was refused: \
                  invalid_client: client authentication failed; {} was not changed\n\
                  sfrefresh: hint: revoking takes the same client authentication as refreshing: \
                  check --client-id, --client-secret-file (or SF_CLIENT_SECRET) and --client-auth\n",
+                file.display(),
                 op.revocation_endpoint,
                 file.display()
             )
@@ -2195,7 +2196,8 @@ fn sfrefresh_revoke_against_oidc_provider() {
     assert_eq!(out.code, 4, "{}", out.stderr);
     assert!(
         out.stderr.starts_with(&format!(
-            "sfrefresh: error: {derived} answered HTTP 404: this is not a revocation endpoint"
+            "sfrefresh: error: {}: {derived} answered HTTP 404: this is not a revocation endpoint",
+            file.display()
         )),
         "{}",
         out.stderr
@@ -2285,9 +2287,10 @@ fn sfrefresh_status_check_against_oidc_provider_userinfo() {
         (
             5,
             format!(
-                "sfrefresh: error: {} answered HTTP 401: the access token is invalid \
+                "sfrefresh: error: {}: {} answered HTTP 401: the access token is invalid \
                  (invalid_token: invalid token provided)\nsfrefresh: hint: refresh the token \
                  file (sfrefresh TOKEN_FILE); if that is refused too, authorise again\n",
+                file.display(),
                 op.userinfo_endpoint
             )
         )
