@@ -4,16 +4,17 @@ use std::net::IpAddr;
 
 use ureq::http::Uri;
 
-use crate::cli::Sourced;
 use crate::error::Error;
 use crate::report::sanitize;
+use crate::sourced::Sourced;
 use crate::token::Doc;
 
 pub(crate) const PRODUCTION: &str = "https://login.salesforce.com/services/oauth2/token";
 pub(crate) const SANDBOX: &str = "https://test.salesforce.com/services/oauth2/token";
 pub(crate) const TOKEN_PATH: &str = "/services/oauth2/token";
-/// The token file's field holding the endpoint `login` used (`grant::TOKEN_URL`).
-const RECORDED: &str = crate::grant::TOKEN_URL;
+/// The token file's field holding the endpoint `login` used; a refresh goes back there
+/// (see `choose`).
+pub(crate) const TOKEN_URL: &str = "sfrefresh_token_url";
 
 /// `localhost`, 127.0.0.0/8 and ::1: the only hosts plain http may go to.
 pub(crate) fn is_loopback(host: &str) -> bool {
@@ -104,7 +105,7 @@ pub(crate) fn choose(args: &EndpointOpts, doc: &Doc) -> Result<Endpoint, Error> 
     } else if let Some(base) = &args.login_url {
         let uri = check(&base.value, &format!("the login URL from {}", base.source))?;
         (origin(&uri) + TOKEN_PATH, base.source)
-    } else if let Some(url) = doc.get(RECORDED).and_then(|v| v.as_str()) {
+    } else if let Some(url) = doc.get(TOKEN_URL).and_then(|v| v.as_str()) {
         // The one `login` used, which may be a My Domain host that the `id` does not
         // name (client credentials work only there), or a server without `id`.
         (url.to_string(), "the token file's \"sfrefresh_token_url\"")

@@ -534,6 +534,19 @@ impl fmt::Display for Error {
     }
 }
 
+/// Exit codes from the most serious down, the one order wherever one run ends with many
+/// codes (many files, `--watch`, `status`): an internal error; a token file that cannot be
+/// used or saved (the one that can lose a token); a refusal (someone must authorise
+/// again); a usage problem of one file (its client id or endpoint); a network or server
+/// failure (usually passes by itself); success.
+pub(crate) const SEVERITY: [u8; 6] = [1, 3, 5, 2, 4, 0];
+
+/// The more serious of two exit codes (`SEVERITY`).
+pub(crate) fn most_serious(a: u8, b: u8) -> u8 {
+    let rank = |c: u8| SEVERITY.iter().position(|s| *s == c).unwrap_or(0);
+    if rank(a) <= rank(b) { a } else { b }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -583,6 +596,19 @@ mod tests {
         assert_eq!(unique.len(), hints.len(), "{hints:#?}");
         assert!(hints[1].contains("IP"));
         assert!(hints[6].contains("did not accept"));
+    }
+
+    #[test]
+    fn severity_order() {
+        assert_eq!(most_serious(0, 4), 4);
+        assert_eq!(most_serious(4, 2), 2);
+        assert_eq!(most_serious(2, 5), 5);
+        assert_eq!(most_serious(5, 3), 3);
+        assert_eq!(most_serious(3, 1), 1);
+        assert_eq!(most_serious(0, 0), 0);
+        let codes = [0, 4, 2, 5, 3, 1];
+        let worst = codes.iter().fold(0, |a, b| most_serious(a, *b));
+        assert_eq!(worst, 1);
     }
 
     #[test]

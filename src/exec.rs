@@ -6,13 +6,27 @@ use std::ffi::OsString;
 use std::io;
 use std::os::unix::process::CommandExt;
 use std::process::Command;
+use std::time::Duration;
 
-use crate::cli::{ExecArgs, TargetSpec};
 use crate::error::Error;
 use crate::print::usable_token;
 use crate::refresh;
+use crate::refresh::RefreshArgs;
 use crate::report::{io_words, sanitize};
+use crate::target::TargetSpec;
 use crate::token::Doc;
+
+/// `sfrefresh exec [OPTIONS] TOKEN_FILE -- COMMAND [ARGS…]`, checked.
+pub(crate) struct ExecArgs {
+    /// The refresh that runs first; its `--if-older-than` defaults to `EXEC_IF_OLDER_THAN`.
+    pub(crate) refresh: RefreshArgs,
+    /// COMMAND and its arguments, never empty.
+    pub(crate) command: Vec<OsString>,
+}
+
+/// `exec` refreshes only a token older than this unless `--if-older-than` says otherwise:
+/// well inside Salesforce's default 2-hour session, so COMMAND gets at least 90 minutes.
+pub(crate) const EXEC_IF_OLDER_THAN: Duration = Duration::from_secs(30 * 60);
 
 /// The variables COMMAND gets, named as the Salesforce CLI reads them
 /// (`sf org login access-token`). One the file lacks is removed, so that a value

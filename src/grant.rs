@@ -7,13 +7,13 @@ use std::str::FromStr;
 
 use serde_json::Value;
 
-use crate::cli::{Credentials, Sourced};
+use crate::client::Credentials;
 use crate::clock::now_ms;
 use crate::endpoint::{EndpointOpts, origin_of};
 use crate::error::Error;
 use crate::jwt;
-use crate::report::Redactor;
 use crate::secret::Secret;
+use crate::sourced::Sourced;
 use crate::token::{self, Doc};
 
 /// RFC 7523's grant type.
@@ -26,8 +26,6 @@ pub(crate) const GRANT: &str = "sfrefresh_grant";
 pub(crate) const USERNAME: &str = "sfrefresh_username";
 pub(crate) const JWT_KEY: &str = "sfrefresh_jwt_key";
 pub(crate) const AUDIENCE: &str = "sfrefresh_audience";
-/// The token endpoint `login` used; a refresh goes back there (see `endpoint::choose`).
-pub(crate) const TOKEN_URL: &str = "sfrefresh_token_url";
 
 pub(crate) const PRODUCTION_AUDIENCE: &str = "https://login.salesforce.com";
 pub(crate) const SANDBOX_AUDIENCE: &str = "https://test.salesforce.com";
@@ -312,10 +310,9 @@ impl Prepared<'_> {
     }
 
     /// The grant's secret is never shown in server text.
-    pub(crate) fn redact(&self, redactor: &mut Redactor) {
-        if let Some((_, v)) = &self.secret {
-            redactor.add(v);
-        }
+    /// The secret the request carries (a refresh token, an assertion), to be hidden.
+    pub(crate) fn secret(&self) -> Option<&Secret> {
+        self.secret.as_ref().map(|(_, v)| v)
     }
 }
 

@@ -2,12 +2,15 @@
 //! crate-private except `main_entry` and the narrow `fuzz` surface.
 
 mod answer;
+mod batch;
 mod cli;
+mod client;
 mod clock;
 mod endpoint;
 mod error;
 mod exec;
 mod fleet;
+mod form;
 mod grant;
 mod jwt;
 mod login;
@@ -21,8 +24,10 @@ mod report;
 mod rescue;
 mod revoke;
 mod secret;
+mod session;
 mod signals;
 mod signature;
+mod sourced;
 mod status;
 mod sys;
 mod target;
@@ -72,15 +77,13 @@ fn report_error(location: Option<&str>, e: &Error) {
 }
 
 /// The exit code of a run that ended as planned: 0, or for many files the most serious
-/// of their codes (`fleet::SEVERITY`), each already reported.
+/// of their codes (`error::SEVERITY`), each already reported.
 fn run(command: Command) -> Result<u8, Error> {
     match command {
         Command::Help(verb) => print::emit(cli::help_text(verb).as_bytes(), "-").map(|()| 0),
         Command::Version => print::emit(version().as_bytes(), "-").map(|()| 0),
-        Command::Refresh(args) => match &args.fleet {
-            Some(f) => fleet::run(&args, f),
-            None => refresh::run(&args).map(|_| 0),
-        },
+        Command::Refresh(args) => refresh::run(&args).map(|_| 0),
+        Command::Batch(args, many) => fleet::run(&args, &many),
         Command::Exec(args) => exec::run(&args).map(|()| 0),
         Command::Status(args) => status::run(&args).map(|()| 0),
         Command::Revoke(args) => revoke::run(&args).map(|()| 0),

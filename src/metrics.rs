@@ -10,8 +10,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::batch::{Item, Outcome};
 use crate::error::Error;
-use crate::fleet::{Item, Outcome};
 use crate::refresh::Done;
 use crate::report::io_words;
 use crate::token_file::cannot_create_in;

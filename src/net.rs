@@ -3,6 +3,7 @@
 //! started answering, which decides whether a failed attempt may be sent again.
 
 use std::fmt;
+use std::io;
 use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use ureq::unversioned::transport::{
 };
 
 use crate::proxy::{ProxyUrl, Route};
+use crate::report::sanitize;
 use crate::tls::Roots;
 use crate::wire::Tls;
 
@@ -226,7 +228,7 @@ impl Connector<()> for Tunnel {
             .map_err(|_| proxy_failure(ProxyFailure::Unreachable("bad proxy address".into())))?;
         let unreachable = |e: ureq::Error| match e {
             ureq::Error::Timeout(_) => e,
-            other => proxy_failure(ProxyFailure::Unreachable(crate::oauth::describe(&other))),
+            other => proxy_failure(ProxyFailure::Unreachable(describe(&other))),
         };
         let addrs = details
             .resolver
@@ -293,7 +295,7 @@ fn read_connect_answer(
     loop {
         let progress = transport.maybe_await_input(timeout).map_err(|e| match e {
             ureq::Error::Timeout(_) => e,
-            other => proxy_failure(ProxyFailure::Unreachable(crate::oauth::describe(&other))),
+            other => proxy_failure(ProxyFailure::Unreachable(describe(&other))),
         })?;
         let input = transport.buffers().input();
         if let Some(end) = input.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -496,6 +498,24 @@ impl<T: Transport> Transport for Watched<T> {
 
     fn is_tls(&self) -> bool {
         self.inner.is_tls()
+    }
+}
+
+/// A short reason for a transport error, without ureq's debug formatting.
+pub(crate) fn describe(e: &ureq::Error) -> String {
+    match e {
+        ureq::Error::Io(io) => match io.kind() {
+            io::ErrorKind::ConnectionRefused => "connection refused".into(),
+            io::ErrorKind::ConnectionReset => "connection reset by the server".into(),
+            io::ErrorKind::UnexpectedEof => "the server closed the connection early".into(),
+            _ => match io.get_ref() {
+                Some(inner) => sanitize(&inner.to_string()),
+                None => crate::report::io_words(io),
+            },
+        },
+        ureq::Error::HostNotFound => "host not found (DNS)".into(),
+        ureq::Error::ConnectionFailed => "connection failed".into(),
+        other => sanitize(&other.to_string()),
     }
 }
 

@@ -1,40 +1,17 @@
 //! Token requests (RFC 6749): the form and client authentication, one attempt on the
 //! wire, and retrying only what is safe to send again.
 
-use std::io;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-
-use crate::answer::{self, Answer, BodyError, Failure, Head, Outcome, Where};
-use crate::cli::Credentials;
+use crate::answer::{self, BodyError, Failure, Head, Outcome, Where};
+use crate::client::Credentials;
 use crate::clock::{human, random_u64};
 use crate::error::At;
-use crate::net::{Http, ProxyFailure};
-use crate::report::{Log, Redactor, sanitize};
+use crate::form::form_encode;
+use crate::net::{Http, ProxyFailure, describe};
+use crate::report::{Log, Redactor};
 use crate::secret::Secret;
-
-/// What a form value keeps literal: the WHATWG urlencoded byte set's complement, i.e.
-/// ASCII letters, digits and `*-._` (the bytes servers, and the fake ones' checks of
-/// the body, expect as they are). Space is listed as literal too, only so that
-/// `form_encode` can turn it into `+`; every other byte, UTF-8 included, is `%XX`.
-const FORM: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'*')
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b' ');
-
-/// `application/x-www-form-urlencoded` for one value (WHATWG form encoding): space is
-/// `+`, escapes are upper case.
-pub(crate) fn form_encode(value: &str) -> String {
-    // The only spaces left after encoding are the value's own: a `+` or `%20` in the
-    // value is itself escaped (`%2B`, `%2520`).
-    utf8_percent_encode(value, FORM)
-        .to_string()
-        .replace(' ', "+")
-}
 
 /// One token request: the grant's own fields, and who the client is.
 pub(crate) struct Exchange<'a> {
@@ -134,37 +111,6 @@ impl<'a> Call<'a> {
 
 /// What one answer means to the caller: a result, or a failure that may be retried.
 pub(crate) type Classify<T> = fn(&Head<'_>, Result<Vec<u8>, BodyError>, &Redactor) -> Outcome<T>;
-
-/// Posts the token request, retrying what `Failure::retryable` allows.
-pub(crate) fn token_request(
-    http: &Http,
-    x: &Exchange<'_>,
-    policy: &Policy<'_>,
-    log: &Log,
-    redactor: &Redactor,
-) -> Result<Answer, Failed> {
-    send(
-        http,
-        &Call::exchange(x),
-        policy,
-        log,
-        redactor,
-        answer::classify,
-    )
-}
-
-/// `token_request` with the answer read by `classify` (the device flow's first request,
-/// whose 200 is not a token, reads its own).
-pub(crate) fn exchange_with<T>(
-    http: &Http,
-    x: &Exchange<'_>,
-    policy: &Policy<'_>,
-    log: &Log,
-    redactor: &Redactor,
-    classify: Classify<T>,
-) -> Result<T, Failed> {
-    send(http, &Call::exchange(x), policy, log, redactor, classify)
-}
 
 /// Sends `call`, retrying what `Failure::retryable` allows with exponential backoff and
 /// jitter until the retries or the deadline run out; `classify` reads each answer.
@@ -397,24 +343,6 @@ fn transport_failure(e: ureq::Error, answered: bool) -> Failure {
         }
         other if answered => Failure::Unreadable(describe(&other)),
         other => Failure::Unreachable(describe(&other)),
-    }
-}
-
-/// A short reason for a transport error, without ureq's debug formatting.
-pub(crate) fn describe(e: &ureq::Error) -> String {
-    match e {
-        ureq::Error::Io(io) => match io.kind() {
-            io::ErrorKind::ConnectionRefused => "connection refused".into(),
-            io::ErrorKind::ConnectionReset => "connection reset by the server".into(),
-            io::ErrorKind::UnexpectedEof => "the server closed the connection early".into(),
-            _ => match io.get_ref() {
-                Some(inner) => sanitize(&inner.to_string()),
-                None => crate::report::io_words(io),
-            },
-        },
-        ureq::Error::HostNotFound => "host not found (DNS)".into(),
-        ureq::Error::ConnectionFailed => "connection failed".into(),
-        other => sanitize(&other.to_string()),
     }
 }
 

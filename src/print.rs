@@ -2,12 +2,44 @@
 //! lines (`curl -H @-`, `curl -K -`, `eval`, systemd `EnvironmentFile=`).
 
 use std::io::{self, Write};
+use std::str::FromStr;
 
-use crate::cli::Print;
 use crate::error::Error;
 use crate::report::io_words;
 use crate::secret::Secret;
 use crate::token::{self, Doc};
+
+/// `--print`: what goes to stdout after success.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Print {
+    /// The access token, one line.
+    Token,
+    /// The whole token document.
+    Json,
+    /// `Authorization: Bearer …`, one line, for `curl -H @-`.
+    Header,
+    /// `SF_ACCESS_TOKEN='…'` lines for `eval`, `. file` and systemd `EnvironmentFile=`.
+    Env,
+    /// A curl config (`header = "Authorization: Bearer …"`) for `curl -K -`.
+    Curl,
+}
+
+impl FromStr for Print {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Print, Error> {
+        match s {
+            "token" => Ok(Print::Token),
+            "json" => Ok(Print::Json),
+            "header" => Ok(Print::Header),
+            "env" => Ok(Print::Env),
+            "curl" => Ok(Print::Curl),
+            other => Err(Error::usage(format!(
+                "invalid value '{other}' for '--print': expected 'token', 'json', 'header', \
+                 'env' or 'curl'"
+            ))),
+        }
+    }
+}
 
 /// What `print` writes for `doc`; `text` is the document as saved (for `json`).
 pub(crate) fn render(print: Print, doc: &Doc, text: &[u8]) -> Result<Vec<u8>, String> {

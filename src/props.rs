@@ -565,7 +565,7 @@ proptest! {
         twice in any::<bool>(),
     ) {
         prop_assume!(!secret.trim().is_empty());
-        let form = crate::oauth::form_encode(&secret);
+        let form = crate::form::form_encode(&secret);
         let spellings = [
             secret.clone(),
             form.clone(),

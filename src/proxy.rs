@@ -7,10 +7,19 @@ use std::net::IpAddr;
 use percent_encoding::percent_decode_str;
 use ureq::http::Uri;
 
-use crate::cli::{ProxySetting, Sourced};
 use crate::error::Error;
 use crate::report::sanitize;
 use crate::secret::Secret;
+use crate::sourced::Sourced;
+
+/// Where the proxy comes from: `--proxy` (parsed), `--no-proxy`, or the environment
+/// (parsed when the endpoint, and so the variable that applies, is known).
+#[derive(Debug, Clone)]
+pub(crate) enum ProxySetting {
+    Flag(ProxyUrl),
+    Off,
+    Env(ProxyEnv),
+}
 
 /// The proxy variables as read from the environment, lower case first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -160,6 +169,16 @@ fn percent_decode(s: &str) -> Option<String> {
 pub(crate) enum Route {
     Direct(&'static str),
     Proxy(ProxyUrl),
+}
+
+impl Route {
+    /// The proxy as messages show it (credentials replaced), if there is one.
+    pub(crate) fn proxy_shown(&self) -> Option<&str> {
+        match self {
+            Route::Proxy(p) => Some(p.shown()),
+            Route::Direct(_) => None,
+        }
+    }
 }
 
 /// The proxy for `uri`: `--proxy` / `--no-proxy` first; then for https `https_proxy`,

@@ -5,20 +5,36 @@
 use std::time::{Duration, Instant};
 
 use crate::answer::Answer;
-use crate::cli::{Common, RefreshArgs, Sourced, TargetSpec};
 use crate::clock::{human, now_ms};
 use crate::endpoint::{self, Endpoint};
 use crate::error::Error;
+use crate::grant::GrantOpts;
 use crate::grant::{self, Renewal};
 use crate::net;
-use crate::oauth::{self, Exchange, Policy};
+use crate::oauth::Exchange;
 use crate::print;
-use crate::proxy::{self, Route};
-use crate::report::{Log, Redactor, sanitize, say};
+use crate::print::Print;
+use crate::report::{Log, sanitize, say};
+use crate::session::Common;
+use crate::session::{self, Session};
 use crate::signature;
 use crate::target::Target;
+use crate::target::TargetSpec;
 use crate::token::{self, Doc, MAX_FILE};
 use crate::token_file::Sweep;
+
+/// `sfrefresh [refresh] [OPTIONS] TOKEN_FILE…`, checked.
+pub(crate) struct RefreshArgs {
+    /// The one token file; in a batch (`batch::FleetArgs`), the first path given
+    /// (unused: each file of the batch is its own target).
+    pub(crate) target: TargetSpec,
+    pub(crate) common: Common,
+    pub(crate) verify_signature: bool,
+    pub(crate) if_older_than: Option<Duration>,
+    pub(crate) print: Option<Print>,
+    /// `--grant`, `--jwt-key`, `--username`, `--audience` (see `src/grant.rs`).
+    pub(crate) grant: GrantOpts,
+}
 
 /// Room kept for what an answer adds to the file, in the pre-send space check.
 const ANSWER_ROOM: u64 = 64 * 1024;
@@ -81,14 +97,15 @@ pub(crate) fn refresh_file(
         let done = finish_skip(args, &target, &doc, &input, age)?;
         return Ok((done, doc));
     }
-    let client_id = client_id(c, &doc)?;
+    let client_id = session::client_id(c, &doc)?;
     let endpoint = endpoint::choose(&c.endpoints, &doc)?;
     log.step(format_args!(
         "token endpoint {} (from {})",
         endpoint.url, endpoint.source
     ));
-    let route = proxy::route(&endpoint.uri, &c.proxy)?;
-    log_route(&log, &route);
+    let mut session = Session::new(c, deadline, Some(target.shown()));
+    let route = session.route(&endpoint.uri)?;
+    session.log_route(&route);
     let request = grant::prepare(&renewal, &client_id.value, &c.credentials)?;
     if args.verify_signature {
         check_stored_signature(c, &doc, &target, &log)?;
@@ -103,30 +120,25 @@ pub(crate) fn refresh_file(
     }
     target.check_writable(planned)?;
 
-    let mut redactor = Redactor::default();
-    request.redact(&mut redactor);
-    secrets_of(c, &doc, &route, &mut redactor);
+    if let Some(s) = request.secret() {
+        session.hide(s);
+    }
+    session.hide_tokens(&doc);
     let http = agents.get(&c.roots, &route);
     let fields = request.pairs();
     let exchange = Exchange {
         url: &endpoint.url,
-        proxy: proxy_shown(&route),
+        proxy: route.proxy_shown(),
         fields: &fields,
         client_id: &client_id.value,
         credentials: request.credentials,
     };
-    let policy = Policy {
-        deadline,
-        timeout: c.timeout,
-        retries: c.retries,
-        about: Some(target.shown()),
-    };
-    let answer = oauth::token_request(http, &exchange, &policy, &log, &redactor).map_err(|f| {
-        match f.keep {
+    let answer = session
+        .token_request(http, &exchange)
+        .map_err(|f| match f.keep {
             Some(raw) => rescued(&target, &raw, *f.error),
             None => *f.error,
-        }
-    })?;
+        })?;
     if args.verify_signature {
         verify_answer(c, &answer, &endpoint, &log).map_err(|e| rescued(&target, &answer.raw, e))?;
     }
@@ -151,7 +163,7 @@ pub(crate) fn refresh_file(
         print::emit(&bytes, f.shown())?;
     }
     let done = Done::Refreshed {
-        org: org(&doc, &endpoint.url),
+        org: token::org(&doc, &endpoint.url),
         rotated: merged.rotated,
         how: match renewal {
             Renewal::Refresh(_) if merged.rotated => "refresh token rotated",
@@ -171,35 +183,13 @@ fn fresh(args: &RefreshArgs, doc: &Doc, log: &Log) -> Option<Duration> {
         log.step(format_args!("refreshing: no --if-older-than given"));
         return None;
     };
-    match due(doc, limit, now_ms()) {
+    match token::due(doc, limit, now_ms()) {
         Ok(age) => Some(age),
         Err(why) => {
             log.step(format_args!("refreshing: {why}"));
             None
         }
     }
-}
-
-/// With `--if-older-than limit`: the token's age when it is fresh enough to keep, or
-/// why a refresh is due. `status` asks the same question.
-pub(crate) fn due(doc: &Doc, limit: Duration, now_ms: u64) -> Result<Duration, String> {
-    let Some(age) = token::age(doc, now_ms) else {
-        return Err(format!(
-            "the token file has no usable issued_at to compare with --if-older-than {}",
-            human(limit)
-        ));
-    };
-    if token::access_token(doc).is_err() {
-        return Err("the token file has no access_token".into());
-    }
-    if age >= limit {
-        return Err(format!(
-            "issued {} ago, not younger than --if-older-than {}",
-            human(age),
-            human(limit)
-        ));
-    }
-    Ok(age)
 }
 
 fn finish_skip(
@@ -220,59 +210,10 @@ fn finish_skip(
         (None, Target::File(_)) => {}
     }
     Ok(Done::Fresh {
-        org: org(doc, "the token file"),
+        org: token::org(doc, "the token file"),
         age,
         issued_at_ms: token::issued_at_ms(doc),
     })
-}
-
-/// The client id: the flag or env var, else the one the token file records.
-pub(crate) fn client_id(c: &Common, doc: &Doc) -> Result<Sourced<String>, Error> {
-    if let Some(id) = &c.client_id {
-        return Ok(id.clone());
-    }
-    match doc.get("client_id").and_then(|v| v.as_str()) {
-        Some(id) if !id.trim().is_empty() => Ok(Sourced {
-            value: id.to_string(),
-            source: "the token file's \"client_id\"",
-        }),
-        _ => Err(Error::usage(
-            "no client id: pass --client-id or set SF_CLIENT_ID (the Connected App's consumer key)",
-        )),
-    }
-}
-
-pub(crate) fn log_route(log: &Log, route: &Route) {
-    match route {
-        Route::Direct(why) => log.step(format_args!("connecting directly: {why}")),
-        Route::Proxy(p) => log.step(format_args!(
-            "connecting through proxy {} (from {})",
-            p.shown(),
-            p.source
-        )),
-    }
-}
-
-pub(crate) fn proxy_shown(route: &Route) -> Option<&str> {
-    match route {
-        Route::Proxy(p) => Some(p.shown()),
-        Route::Direct(_) => None,
-    }
-}
-
-/// Every secret this run knows, so that none is shown in server text.
-pub(crate) fn secrets_of(c: &Common, doc: &Doc, route: &Route, redactor: &mut Redactor) {
-    if let Some(s) = c.credentials.secret() {
-        redactor.add(s);
-    }
-    if let Ok(t) = token::access_token(doc) {
-        redactor.add(&t);
-    }
-    if let Route::Proxy(p) = route {
-        for s in [&p.user, &p.password].into_iter().flatten() {
-            redactor.add(s);
-        }
-    }
 }
 
 /// `--verify-signature` checks the stored signature first: a wrong secret is then a
@@ -358,12 +299,4 @@ fn rescued(target: &Target, raw: &[u8], e: Error) -> Error {
         )),
     }
     e
-}
-
-/// The org for the status line: the file's `instance_url`, else `fallback`.
-pub(crate) fn org(doc: &Doc, fallback: &str) -> String {
-    match doc.get("instance_url").and_then(|v| v.as_str()) {
-        Some(u) => sanitize(u),
-        None => fallback.to_string(),
-    }
 }

@@ -87,7 +87,7 @@ impl Redactor {
         if raw.len() < 4 {
             return;
         }
-        let form = crate::oauth::form_encode(raw);
+        let form = crate::form::form_encode(raw);
         let spellings = [
             raw.to_string(),
             form.clone(),

@@ -5,20 +5,30 @@
 
 use std::fs;
 use std::path::Path;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::answer::{self, BodyError, Failure, Head, Outcome};
-use crate::cli::{Common, RevokeArgs, Sourced};
 use crate::endpoint::{self, Endpoint};
 use crate::error::Error;
-use crate::net;
-use crate::oauth::{self, Call, Exchange, Policy};
-use crate::proxy::{self, Route};
-use crate::refresh::{client_id, log_route, org, proxy_shown, secrets_of};
+use crate::oauth::{Call, Exchange};
+use crate::proxy::Route;
 use crate::report::{Log, Redactor, say};
 use crate::secret::Secret;
+use crate::session::Common;
+use crate::session::{self, Session};
+use crate::sourced::Sourced;
 use crate::token::{self, Doc};
 use crate::token_file::{self, LockedFile};
+
+/// `sfrefresh revoke [OPTIONS] TOKEN_FILE`, checked.
+pub(crate) struct RevokeArgs {
+    pub(crate) path: PathBuf,
+    pub(crate) common: Common,
+    /// `--revoke-url` or `SF_REVOKE_URL`, checked; `None` derives it from the token endpoint.
+    pub(crate) revoke_url: Option<Sourced<String>>,
+    pub(crate) keep_file: bool,
+}
 
 pub(crate) fn run(args: &RevokeArgs) -> Result<(), Error> {
     let c = &args.common;
@@ -36,7 +46,7 @@ pub(crate) fn run(args: &RevokeArgs) -> Result<(), Error> {
     let doc = token::parse_object(&input).map_err(|p| file.error(p))?;
     let refresh_token = token::refresh_token(&doc)
         .map_err(|p| file.error(format!("{p}, so there is nothing to revoke")))?;
-    let client_id = client_id(c, &doc)?;
+    let client_id = session::client_id(c, &doc)?;
     let token_endpoint = endpoint::choose(&c.endpoints, &doc)?;
     log.step(format_args!(
         "token endpoint {} (from {})",
@@ -51,8 +61,9 @@ pub(crate) fn run(args: &RevokeArgs) -> Result<(), Error> {
         &url.value,
         &format!("the revocation URL from {}", url.source),
     )?;
-    let route = proxy::route(&uri, &c.proxy)?;
-    log_route(&log, &route);
+    let mut session = Session::new(c, deadline, Some(file.shown()));
+    let route = session.route(&uri)?;
+    session.log_route(&route);
     // Removing or rewriting the file takes the same rights in its directory as a save:
     // proven before the token is revoked, so that a revoked token never stays behind.
     let kept = args.keep_file.then(|| without_tokens(&doc, &input));
@@ -62,15 +73,13 @@ pub(crate) fn run(args: &RevokeArgs) -> Result<(), Error> {
         route: &route,
         refresh_token: &refresh_token,
         client_id: &client_id.value,
-        deadline,
-        shown: file.shown(),
     };
-    let said = ask(c, &doc, &request)?;
+    let said = ask(&mut session, &doc, &request)?;
     verdict(said, &url.value, file.shown())?;
     let done = settle(&file, &args.path, kept, &log).map_err(revoked_all_the_same)?;
     log.status(format_args!(
         "revoked the refresh token for {}; {done}",
-        org(&doc, &token_endpoint.url)
+        token::org(&doc, &token_endpoint.url)
     ));
     Ok(())
 }
@@ -81,37 +90,28 @@ struct Request<'a> {
     route: &'a Route,
     refresh_token: &'a Secret,
     client_id: &'a str,
-    deadline: Instant,
-    /// The token file, for the retry lines.
-    shown: &'a str,
 }
 
 /// POSTs `token` and `token_type_hint=refresh_token` with the client's authentication,
 /// again as the retry rules allow, every secret redacted from what the server says.
-fn ask(c: &Common, doc: &Doc, r: &Request<'_>) -> Result<Said, Error> {
-    let mut redactor = Redactor::default();
-    redactor.add(r.refresh_token);
-    secrets_of(c, doc, r.route, &mut redactor);
-    let http = net::agent(c.roots.clone(), r.route);
+fn ask(session: &mut Session<'_>, doc: &Doc, r: &Request<'_>) -> Result<Said, Error> {
+    session.hide(r.refresh_token);
+    session.hide_tokens(doc);
+    let http = session.agent(r.route);
     let fields = [
         ("token", r.refresh_token.expose()),
         ("token_type_hint", "refresh_token"),
     ];
     let exchange = Exchange {
         url: r.url,
-        proxy: proxy_shown(r.route),
+        proxy: r.route.proxy_shown(),
         fields: &fields,
         client_id: r.client_id,
-        credentials: &c.credentials,
+        credentials: &session.common.credentials,
     };
-    let policy = Policy {
-        deadline: r.deadline,
-        timeout: c.timeout,
-        retries: c.retries,
-        about: Some(r.shown),
-    };
-    let call = Call::exchange(&exchange);
-    oauth::send(&http, &call, &policy, &c.log, &redactor, classify).map_err(|f| *f.error)
+    session
+        .send(&http, &Call::exchange(&exchange), classify)
+        .map_err(|f| *f.error)
 }
 
 /// The token is revoked: the file goes, or stays without its tokens. Says which, and

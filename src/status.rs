@@ -3,24 +3,37 @@
 //! that proves the access token works. Never a refresh, never a write.
 
 use std::path::Path;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::answer::{self, BodyError, Failure, Head, Outcome};
-use crate::cli::StatusArgs;
+
 use crate::clock::{human, now_ms};
 use crate::endpoint;
-use crate::error::Error;
-use crate::net;
-use crate::oauth::{self, Call, Policy};
+use crate::error::{Error, most_serious};
+use crate::oauth::Call;
 use crate::print::usable_token;
-use crate::proxy;
-use crate::refresh::{due, proxy_shown, secrets_of};
 use crate::report::{Redactor, io_words, sanitize, say};
 use crate::secret::Secret;
+use crate::session::Common;
+use crate::session::Session;
 use crate::token::{self, Doc};
 use crate::token_file;
+
+/// `sfrefresh status [OPTIONS] TOKEN_FILE…`, checked.
+pub(crate) struct StatusArgs {
+    pub(crate) files: Vec<PathBuf>,
+    /// The endpoint options (to show the endpoint a refresh would use) and, for
+    /// `--check`, how to reach the server.
+    pub(crate) common: Common,
+    pub(crate) if_older_than: Option<Duration>,
+    pub(crate) json: bool,
+    pub(crate) check: bool,
+    /// `--userinfo-url`, checked; `None` checks with the token file's `id`.
+    pub(crate) userinfo_url: Option<String>,
+}
 
 /// A token unused this long is close to the 30 days after which Salesforce's usual
 /// policy ("expire refresh token if not used for 30 days") revokes it.
@@ -43,8 +56,8 @@ pub(crate) fn run(args: &StatusArgs) -> Result<(), Error> {
                 facts.age.map(human).unwrap_or_default()
             ));
         }
-        let code = errors.iter().map(Error::exit_code).max().unwrap_or(0);
-        worst = worst.max(code);
+        let code = errors.iter().map(Error::exit_code).fold(0, most_serious);
+        worst = most_serious(worst, code);
         // Text: a block for each file that could be read, a blank line between blocks.
         let text = match (args.json, facts.read) {
             (true, _) => json_line(args, &facts, &errors, code),
@@ -147,7 +160,7 @@ fn examine(args: &StatusArgs, path: &Path) -> (Facts, Vec<Error>) {
         Ok(e) => facts.endpoint = Some((e.url, e.source)),
         Err(e) => errors.push(e),
     }
-    facts.due = args.if_older_than.map(|limit| due(&doc, limit, now));
+    facts.due = args.if_older_than.map(|limit| token::due(&doc, limit, now));
     if args.check {
         let (checked, problem) = check(args, &facts.file, &doc);
         facts.checked = checked;
@@ -311,27 +324,18 @@ fn check(args: &StatusArgs, file: &str, doc: &Doc) -> (Option<Checked>, Option<E
 fn ask(args: &StatusArgs, file: &str, url: &str, token: &Secret, doc: &Doc) -> Result<Seen, Error> {
     let c = &args.common;
     let uri = endpoint::check(url, "the identity URL")?;
-    let route = proxy::route(&uri, &c.proxy)?;
-    let mut redactor = Redactor::default();
-    secrets_of(c, doc, &route, &mut redactor);
-    if let Ok(r) = token::refresh_token(doc) {
-        redactor.add(&r);
-    }
-    let http = net::agent(c.roots.clone(), &route);
+    let mut session = Session::new(c, Instant::now() + c.timeout, Some(file));
+    let route = session.route(&uri)?;
+    session.hide_tokens(doc);
+    let http = session.agent(&route);
     let call = Call {
         url,
-        proxy: proxy_shown(&route),
+        proxy: route.proxy_shown(),
         form: None,
         authorization: Some(Secret::new(format!("Bearer {}", token.expose()))),
         auth: "the access token as a bearer token",
     };
-    let policy = Policy {
-        deadline: Instant::now() + c.timeout,
-        timeout: c.timeout,
-        retries: c.retries,
-        about: Some(file),
-    };
-    oauth::send(&http, &call, &policy, &c.log, &redactor, classify).map_err(|f| *f.error)
+    session.send(&http, &call, classify).map_err(|f| *f.error)
 }
 
 /// The file's `id`: Salesforce's identity URL, which answers the token's owner.

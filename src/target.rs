@@ -5,12 +5,19 @@ use std::io::{self, Read, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::cli::TargetSpec;
 use crate::error::Error;
 use crate::report::{Log, io_words};
 use crate::rescue;
 use crate::token::MAX_FILE;
 use crate::token_file::{self, LockedFile, Sweep};
+
+/// The token file: a path to lock and replace, or `-` for stdin to stdout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum TargetSpec {
+    Path(PathBuf),
+    /// `-`: read stdin, write the refreshed document to stdout.
+    Stdio,
+}
 
 pub(crate) enum Target {
     /// `-`: the token from stdin (read until `deadline`), the refreshed document to stdout.

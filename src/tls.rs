@@ -19,9 +19,9 @@ use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
 
-use crate::cli::Sourced;
 use crate::error::Error;
 use crate::report::{io_words, sanitize};
+use crate::sourced::Sourced;
 
 /// What a run trusts, as the rustls client configuration all its connections share: one
 /// set of roots, and one session cache, so a later connection of the same run (many

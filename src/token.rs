@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::clock::human;
+use crate::report::sanitize;
 use crate::secret::Secret;
 
 pub(crate) type Doc = Map<String, Value>;
@@ -297,6 +299,36 @@ impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for ExactNumbers<
     }
     fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.pretty.end_object_value(w)
+    }
+}
+
+/// With `--if-older-than limit`: the token's age when it is fresh enough to keep, or
+/// why a refresh is due. `status` asks the same question.
+pub(crate) fn due(doc: &Doc, limit: Duration, now_ms: u64) -> Result<Duration, String> {
+    let Some(age) = age(doc, now_ms) else {
+        return Err(format!(
+            "the token file has no usable issued_at to compare with --if-older-than {}",
+            human(limit)
+        ));
+    };
+    if access_token(doc).is_err() {
+        return Err("the token file has no access_token".into());
+    }
+    if age >= limit {
+        return Err(format!(
+            "issued {} ago, not younger than --if-older-than {}",
+            human(age),
+            human(limit)
+        ));
+    }
+    Ok(age)
+}
+
+/// The org for the status line: the file's `instance_url`, else `fallback`.
+pub(crate) fn org(doc: &Doc, fallback: &str) -> String {
+    match doc.get("instance_url").and_then(|v| v.as_str()) {
+        Some(u) => sanitize(u),
+        None => fallback.to_string(),
     }
 }
 

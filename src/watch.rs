@@ -18,11 +18,12 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::cli::{FleetArgs, RefreshArgs};
+use crate::batch::{Events, FleetArgs, Item, Pool, Unlisted, pass};
 use crate::clock::{human, random_u64};
-use crate::fleet::{Events, Item, Pool, Unlisted, most_serious, pass};
+use crate::error::most_serious;
 use crate::metrics::Metrics;
 use crate::refresh::Done;
+use crate::refresh::RefreshArgs;
 use crate::signals;
 use crate::token_file::Leftovers;
 

@@ -11,6 +11,7 @@ mod faults;
 mod fleet;
 mod heads;
 mod interop;
+mod layers;
 mod login;
 mod messages;
 mod oidc;

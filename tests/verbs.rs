@@ -1657,3 +1657,41 @@ fn a_file_named_like_a_mistyped_verb_stays_a_file() {
     let out = run(sfrefresh().current_dir(&dir.0).args(["./stauts", "-q"]));
     assert_eq!(out.code, 3, "{}", out.stderr);
 }
+
+/// Many files end with the most serious of their codes in the one order of
+/// `error::SEVERITY`, as a batch of refreshes does: a token file that cannot be used
+/// (3) outranks a check that cannot tell (4) and a refused token (5), whichever comes
+/// first.
+#[test]
+fn status_of_many_files_exits_with_the_most_serious_code() {
+    let dir = TempDir::new();
+    let server = Server::with_handler(|r| match r.path.as_str() {
+        "/down" => Reply::text(503, "<html>maintenance</html>"),
+        _ => Reply::text(403, "Bad_OAuth_Token"),
+    });
+    let base = format!("http://127.0.0.1:{}", server.addr.port());
+    let with_id = |name: &str, id: &str| {
+        let text = TOKEN
+            .replace("https://login.salesforce.com/id/00Dx/005x", id)
+            .replace("1700000000000", &now_ms().to_string());
+        dir.write(name, &text)
+    };
+    let down = with_id("down.json", &format!("{base}/down"));
+    let refused = with_id("refused.json", &format!("{base}/id/00D/005"));
+    let broken = dir.write("broken.json", "{ not json");
+    let cases: [(&[&Path], i32); 4] = [
+        (&[&down, &refused], 5),
+        (&[&refused, &down], 5),
+        (&[&down, &broken], 3),
+        (&[&broken, &refused, &down], 3),
+    ];
+    for (files, code) in cases {
+        let out = run(status().args(["--check", "--retries", "0"]).args(files));
+        assert_eq!(out.code, code, "{files:?}: {}", out.stderr);
+        let errors = out
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("sfrefresh: error: "));
+        assert_eq!(errors.count(), files.len(), "{files:?}: {}", out.stderr);
+    }
+}

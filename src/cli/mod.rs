@@ -8,23 +8,25 @@ mod help;
 mod resolve;
 
 use std::ffi::OsString;
-use std::path::PathBuf;
-use std::str::FromStr;
 
+use crate::batch::FleetArgs;
 use crate::error::Error;
 
+use crate::exec::ExecArgs;
+use crate::login::LoginArgs;
+use crate::refresh::RefreshArgs;
+use crate::revoke::RevokeArgs;
+use crate::status::StatusArgs;
+use crate::target::TargetSpec;
 pub(crate) use flags::Verb;
-pub(crate) use resolve::login::{Flow, LoginArgs, SfdxSource};
-pub(crate) use resolve::{
-    Common, Credentials, ExecArgs, FleetArgs, ProxySetting, RefreshArgs, RevokeArgs, Sourced,
-    StatusArgs,
-};
 
 /// What the run should do, fully checked.
 pub(crate) enum Command {
     Help(Option<Verb>),
     Version,
     Refresh(Box<RefreshArgs>),
+    /// Many files, or `--watch`: each file's refresh, run by the batch runner.
+    Batch(Box<RefreshArgs>, FleetArgs),
     Exec(Box<ExecArgs>),
     Status(Box<StatusArgs>),
     Revoke(Box<RevokeArgs>),
@@ -37,7 +39,7 @@ impl Command {
     /// is not there yet) or each location reports its own (many files, `status`).
     pub(crate) fn location(&self) -> Option<String> {
         let target = match self {
-            Command::Refresh(a) if a.fleet.is_none() => &a.target,
+            Command::Refresh(a) => &a.target,
             Command::Exec(a) => &a.refresh.target,
             Command::Revoke(a) => return Some(a.path.display().to_string()),
             _ => return None,
@@ -67,7 +69,10 @@ where
     resolve::reject_foreign(&low, verb)?;
     resolve::reject_conflicts(&low)?;
     Ok(match verb {
-        Verb::Refresh => Command::Refresh(Box::new(resolve::refresh(low, env)?)),
+        Verb::Refresh => match resolve::refresh(low, env)? {
+            (refresh, None) => Command::Refresh(Box::new(refresh)),
+            (refresh, Some(many)) => Command::Batch(Box::new(refresh), many),
+        },
         Verb::Exec => Command::Exec(Box::new(resolve::exec(low, env)?)),
         Verb::Status => Command::Status(Box::new(resolve::status(low, env)?)),
         Verb::Revoke => Command::Revoke(Box::new(resolve::revoke(low, env)?)),
@@ -77,64 +82,4 @@ where
 
 pub(crate) fn help_text(verb: Option<Verb>) -> String {
     help::text(verb)
-}
-
-/// The token file: a path to lock and replace, or `-` for stdin to stdout.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum TargetSpec {
-    Path(PathBuf),
-    /// `-`: read stdin, write the refreshed document to stdout.
-    Stdio,
-}
-
-/// `--client-auth`: where the client secret travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ClientAuth {
-    Post,
-    Basic,
-}
-
-impl FromStr for ClientAuth {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<ClientAuth, Error> {
-        match s {
-            "post" => Ok(ClientAuth::Post),
-            "basic" => Ok(ClientAuth::Basic),
-            other => Err(Error::usage(format!(
-                "invalid value '{other}' for '--client-auth': expected 'post' or 'basic'"
-            ))),
-        }
-    }
-}
-
-/// `--print`: what goes to stdout after success.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Print {
-    /// The access token, one line.
-    Token,
-    /// The whole token document.
-    Json,
-    /// `Authorization: Bearer …`, one line, for `curl -H @-`.
-    Header,
-    /// `SF_ACCESS_TOKEN='…'` lines for `eval`, `. file` and systemd `EnvironmentFile=`.
-    Env,
-    /// A curl config (`header = "Authorization: Bearer …"`) for `curl -K -`.
-    Curl,
-}
-
-impl FromStr for Print {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Print, Error> {
-        match s {
-            "token" => Ok(Print::Token),
-            "json" => Ok(Print::Json),
-            "header" => Ok(Print::Header),
-            "env" => Ok(Print::Env),
-            "curl" => Ok(Print::Curl),
-            other => Err(Error::usage(format!(
-                "invalid value '{other}' for '--print': expected 'token', 'json', 'header', \
-                 'env' or 'curl'"
-            ))),
-        }
-    }
 }

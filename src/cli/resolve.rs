@@ -5,130 +5,26 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::Verb;
 use super::defs;
 use super::flags::LowArgs;
-use super::{ClientAuth, Print, TargetSpec, Verb};
+use crate::batch::{DEFAULT_JOBS, FleetArgs};
+use crate::client::{ClientAuth, Credentials};
 use crate::clock::parse_duration;
 use crate::endpoint::EndpointOpts;
 use crate::error::Error;
-use crate::grant::GrantOpts;
+use crate::exec::{EXEC_IF_OLDER_THAN, ExecArgs};
+use crate::print::Print;
+use crate::proxy::ProxySetting;
 use crate::proxy::{ProxyEnv, ProxyUrl};
+use crate::refresh::RefreshArgs;
 use crate::report::{Level, Log, io_words};
+use crate::revoke::RevokeArgs;
 use crate::secret::Secret;
-
-/// A setting and where it came from, so `--verbose` can say why it was chosen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Sourced<T> {
-    pub(crate) value: T,
-    pub(crate) source: &'static str,
-}
-
-/// How the client authenticates: its id alone, or with the secret in the form body or
-/// in an HTTP Basic header (RFC 6749 §2.3.1).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Credentials {
-    IdOnly,
-    Post(Secret),
-    Basic(Secret),
-}
-
-impl Credentials {
-    pub(crate) fn secret(&self) -> Option<&Secret> {
-        match self {
-            Credentials::IdOnly => None,
-            Credentials::Post(s) | Credentials::Basic(s) => Some(s),
-        }
-    }
-}
-
-/// Where the proxy comes from: `--proxy` (parsed), `--no-proxy`, or the environment
-/// (parsed when the endpoint, and so the variable that applies, is known).
-#[derive(Debug, Clone)]
-pub(crate) enum ProxySetting {
-    Flag(ProxyUrl),
-    Off,
-    Env(ProxyEnv),
-}
-
-/// What every command that talks to the token server needs.
-pub(crate) struct Common {
-    /// `--client-id` or `SF_CLIENT_ID`; `None` lets the token file's `client_id` serve.
-    pub(crate) client_id: Option<Sourced<String>>,
-    pub(crate) credentials: Credentials,
-    pub(crate) endpoints: EndpointOpts,
-    pub(crate) roots: crate::tls::Roots,
-    pub(crate) proxy: ProxySetting,
-    pub(crate) timeout: Duration,
-    pub(crate) retries: u32,
-    pub(crate) log: Log,
-}
-
-/// `sfrefresh [refresh] [OPTIONS] TOKEN_FILE…`, checked.
-pub(crate) struct RefreshArgs {
-    /// The one token file; with `fleet`, the first path given (unused).
-    pub(crate) target: TargetSpec,
-    /// Several files, a directory, `--files-from`, `--watch`, `--metrics-file` or
-    /// `--log-format json`: the run goes through `fleet.rs`.
-    pub(crate) fleet: Option<FleetArgs>,
-    pub(crate) common: Common,
-    pub(crate) verify_signature: bool,
-    pub(crate) if_older_than: Option<Duration>,
-    pub(crate) print: Option<Print>,
-    /// `--grant`, `--jwt-key`, `--username`, `--audience` (see `src/grant.rs`).
-    pub(crate) grant: GrantOpts,
-}
-
-/// `sfrefresh exec [OPTIONS] TOKEN_FILE -- COMMAND [ARGS…]`, checked.
-pub(crate) struct ExecArgs {
-    /// The refresh that runs first; its `--if-older-than` defaults to `EXEC_IF_OLDER_THAN`.
-    pub(crate) refresh: RefreshArgs,
-    /// COMMAND and its arguments, never empty.
-    pub(crate) command: Vec<OsString>,
-}
-
-/// `exec` refreshes only a token older than this unless `--if-older-than` says otherwise:
-/// well inside Salesforce's default 2-hour session, so COMMAND gets at least 90 minutes.
-pub(crate) const EXEC_IF_OLDER_THAN: Duration = Duration::from_secs(30 * 60);
-
-/// `sfrefresh status [OPTIONS] TOKEN_FILE…`, checked.
-pub(crate) struct StatusArgs {
-    pub(crate) files: Vec<PathBuf>,
-    /// The endpoint options (to show the endpoint a refresh would use) and, for
-    /// `--check`, how to reach the server.
-    pub(crate) common: Common,
-    pub(crate) if_older_than: Option<Duration>,
-    pub(crate) json: bool,
-    pub(crate) check: bool,
-    /// `--userinfo-url`, checked; `None` checks with the token file's `id`.
-    pub(crate) userinfo_url: Option<String>,
-}
-
-/// `sfrefresh revoke [OPTIONS] TOKEN_FILE`, checked.
-pub(crate) struct RevokeArgs {
-    pub(crate) path: PathBuf,
-    pub(crate) common: Common,
-    /// `--revoke-url` or `SF_REVOKE_URL`, checked; `None` derives it from the token endpoint.
-    pub(crate) revoke_url: Option<Sourced<String>>,
-    pub(crate) keep_file: bool,
-}
-
-/// The options of a run over many files (`fleet.rs`) or forever (`watch.rs`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FleetArgs {
-    /// Token files and directories (a directory stands for its `*.json` files).
-    pub(crate) paths: Vec<PathBuf>,
-    /// `--files-from PATH`: one token file a line; `-` is stdin.
-    pub(crate) files_from: Option<PathBuf>,
-    /// `--jobs N`: files in flight at once.
-    pub(crate) jobs: usize,
-    pub(crate) watch: bool,
-    pub(crate) metrics_file: Option<PathBuf>,
-    pub(crate) json: bool,
-}
-
-/// `--jobs` when not given: enough to hide the network round trips of a few hundred
-/// orgs on a one- or two-core box, few enough not to look like a burst to the server.
-pub(crate) const DEFAULT_JOBS: usize = 4;
+use crate::session::Common;
+use crate::sourced::Sourced;
+use crate::status::StatusArgs;
+use crate::target::TargetSpec;
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<OsString>;
 
@@ -166,7 +62,12 @@ fn flag_or_env(
     }
 }
 
-pub(super) fn refresh(mut low: LowArgs, env: Env<'_>) -> Result<RefreshArgs, Error> {
+/// The refresh, and with several files, a directory, `--files-from`, `--watch`,
+/// `--metrics-file` or `--log-format json` the batch it runs in.
+pub(super) fn refresh(
+    mut low: LowArgs,
+    env: Env<'_>,
+) -> Result<(RefreshArgs, Option<FleetArgs>), Error> {
     let print = low.print.as_deref().map(str::parse::<Print>).transpose()?;
     if low.positional.is_empty()
         && low.files_from.is_none()
@@ -223,15 +124,15 @@ pub(super) fn refresh(mut low: LowArgs, env: Env<'_>) -> Result<RefreshArgs, Err
             "--watch needs --if-older-than DURATION: each file is refreshed when it is that old",
         ));
     }
-    Ok(RefreshArgs {
+    let refresh = RefreshArgs {
         target,
-        fleet,
         common,
         verify_signature,
         if_older_than,
         print,
         grant,
-    })
+    };
+    Ok((refresh, fleet))
 }
 
 /// TOKEN_FILE: the one positional argument, else `SF_TOKEN_FILE`.
@@ -275,8 +176,8 @@ pub(super) fn exec(mut low: LowArgs, env: Env<'_>) -> Result<ExecArgs, Error> {
         }
         None => return Err(Error::usage(format!("no COMMAND: {GRAMMAR}"))),
     };
-    let mut refresh = refresh(low, env)?;
-    if refresh.fleet.is_some() {
+    let (mut refresh, fleet) = refresh(low, env)?;
+    if fleet.is_some() {
         return Err(Error::usage(format!(
             "exec takes one token file (not a directory): {GRAMMAR}"
         )));

@@ -244,7 +244,7 @@ fn prepared_requests() {
     let pairs = p.pairs();
     assert_eq!(pairs[0], ("grant_type", JWT_GRANT));
     assert_eq!(pairs[1].0, "assertion");
-    let mut r = Redactor::default();
-    p.redact(&mut r);
+    let mut r = crate::report::Redactor::default();
+    r.add(p.secret().unwrap());
     assert_eq!(r.show(&format!("echo {}", pairs[1].1)), "echo [redacted]");
 }

@@ -61,7 +61,7 @@ pub(super) fn run(
     if let Some(scope) = scope {
         fields.push(("scope", scope));
     }
-    let credentials = &talk.c.credentials;
+    let credentials = &talk.session.common.credentials;
     let answer = talk
         .post(&start_url, &fields, credentials, classify_start)
         .map_err(refusal)?;
@@ -70,7 +70,7 @@ pub(super) fn run(
         status: 200,
         detail,
     })?;
-    talk.redactor.add(&start.device_code);
+    talk.session.hide(&start.device_code);
     show(&start, talk);
     let poll = if salesforce {
         [
@@ -85,18 +85,22 @@ pub(super) fn run(
     };
     let mut interval = start.interval;
     loop {
-        if Instant::now() + interval >= talk.deadline {
-            return Err(not_approved(talk.c.timeout));
+        if Instant::now() + interval >= talk.session.deadline() {
+            return Err(not_approved(talk.session.common.timeout));
         }
         thread::sleep(interval);
         let url = talk.endpoint.clone();
         match talk.post(&url, &poll, credentials, answer::classify) {
             Ok(answer) => return Ok(answer),
             Err(e) => match verdict(&e) {
-                Poll::Pending => talk.c.log.step(format_args!("not approved yet")),
+                Poll::Pending => talk
+                    .session
+                    .common
+                    .log
+                    .step(format_args!("not approved yet")),
                 Poll::SlowDown => {
                     interval = slower(interval);
-                    talk.c.log.step(format_args!(
+                    talk.session.common.log.step(format_args!(
                         "the server asked to slow down: polling every {}",
                         human(interval)
                     ));
@@ -117,8 +121,11 @@ fn show(start: &Start, talk: &Talk<'_>) {
     if let Some(complete) = &start.complete {
         say(format_args!("or open {}", sanitize(complete)));
     }
-    let left = talk.deadline.saturating_duration_since(Instant::now());
-    talk.c.log.wait(format_args!(
+    let left = talk
+        .session
+        .deadline()
+        .saturating_duration_since(Instant::now());
+    talk.session.common.log.wait(format_args!(
         "waiting for the approval, checking every {} for up to {} (Ctrl-C to give up)",
         human(start.interval),
         human(left)

@@ -9,25 +9,80 @@ mod web;
 
 use std::fs;
 use std::path::Path;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::answer::Answer;
-use crate::cli::{Common, Credentials, Flow, LoginArgs};
+use crate::client::ClientAuth;
+use crate::client::Credentials;
 use crate::clock::now_ms;
 use crate::endpoint::{self, Endpoint};
 use crate::error::Error;
+use crate::grant::JwtPlan;
 use crate::grant::{self, Renewal};
-use crate::net::{self, Http};
-use crate::oauth::{self, Classify, Exchange, Policy};
+use crate::oauth::Call;
+use crate::oauth::{Classify, Exchange};
 use crate::print;
-use crate::proxy::{self, Route};
-use crate::report::{Log, Redactor, sanitize, say};
+use crate::print::Print;
+use crate::proxy::Route;
+use crate::report::{Log, sanitize, say};
 use crate::rescue;
 use crate::secret::Secret;
+use crate::session::Common;
+use crate::session::Session;
 use crate::token::{self, Doc, MAX_FILE};
 use crate::token_file::{self, Created, NewFile};
+
+/// A login waits for a person (a code to enter, a browser to come back): the
+/// default `--timeout` for `--device` and `--web`, instead of a refresh's 30 s.
+pub(crate) const INTERACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// The Salesforce CLI's redirect port: an app set up for `sf org login web` takes it.
+pub(crate) const DEFAULT_REDIRECT_PORT: u16 = 1717;
+
+/// `sfrefresh login [OPTIONS] TOKEN_FILE`, checked.
+pub(crate) struct LoginArgs {
+    pub(crate) path: PathBuf,
+    pub(crate) flow: Flow,
+    /// Replace a file that still holds a refresh token.
+    pub(crate) force: bool,
+    pub(crate) print: Option<Print>,
+    pub(crate) common: Common,
+}
+
+/// How the first token comes.
+pub(crate) enum Flow {
+    /// The device flow; `device_url` switches from Salesforce's form to RFC 8628.
+    Device {
+        device_url: Option<String>,
+        scope: Option<String>,
+    },
+    /// The web-server flow with PKCE and a loopback redirect.
+    Web {
+        authorize_url: Option<String>,
+        port: u16,
+        open: bool,
+        scope: Option<String>,
+    },
+    /// An SFDX auth URL, refreshed once at its instance.
+    Sfdx {
+        source: SfdxSource,
+        client_auth: ClientAuth,
+    },
+    Jwt(JwtPlan),
+    ClientCredentials {
+        scope: Option<String>,
+    },
+}
+
+/// Where the SFDX auth URL is read from: never argv, where `ps` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SfdxSource {
+    File(PathBuf),
+    Stdin,
+}
 
 /// Room for the token file in the pre-send space check: an answer is at most 256 KiB.
 const FILE_ROOM: u64 = 320 * 1024;
@@ -99,12 +154,10 @@ pub(super) struct Got {
 
 /// The token endpoint and how to reach any URL, for every flow but the import.
 pub(super) struct Talk<'a> {
-    pub(super) c: &'a Common,
+    /// Every secret this login knows or learns, so that none is shown in server text.
+    pub(super) session: Session<'a>,
     pub(super) client_id: String,
     pub(super) endpoint: String,
-    pub(super) deadline: Instant,
-    /// Every secret this login knows or learns, so that none is shown in server text.
-    pub(super) redactor: Redactor,
 }
 
 impl<'a> Talk<'a> {
@@ -122,16 +175,10 @@ impl<'a> Talk<'a> {
             "token endpoint {} (from {})",
             endpoint.url, endpoint.source
         ));
-        let mut redactor = Redactor::default();
-        if let Some(s) = c.credentials.secret() {
-            redactor.add(s);
-        }
         Ok(Talk {
-            c,
+            session: Session::new(c, deadline, None),
             client_id,
             endpoint: endpoint.url.clone(),
-            deadline,
-            redactor,
         })
     }
 
@@ -139,43 +186,36 @@ impl<'a> Talk<'a> {
     /// safe, the answer read by `classify`. Errors come back as they are: the device
     /// flow reads `authorization_pending` out of them.
     pub(super) fn post(
-        &self,
+        &mut self,
         url: &str,
         fields: &[(&str, &str)],
         credentials: &Credentials,
         classify: Classify<Answer>,
     ) -> Result<Answer, Error> {
-        let (http, route) = link(self.c, url)?;
+        let uri = endpoint::check(url, "the URL")?;
+        let route = self.session.route(&uri)?;
+        if let Route::Proxy(p) = &route {
+            self.session.common.log.step(format_args!(
+                "connecting to {url} through proxy {}",
+                p.shown()
+            ));
+        }
         let exchange = Exchange {
             url,
-            proxy: match &route {
-                Route::Proxy(p) => Some(p.shown()),
-                Route::Direct(_) => None,
-            },
+            proxy: route.proxy_shown(),
             fields,
             client_id: &self.client_id,
             credentials,
         };
-        let policy = Policy {
-            deadline: self.deadline,
-            timeout: self.c.timeout,
-            retries: self.c.retries,
-            about: None,
-        };
-        oauth::exchange_with(
-            &http,
-            &exchange,
-            &policy,
-            &self.c.log,
-            &self.redactor,
-            classify,
-        )
-        .map_err(|f| *f.error)
+        let http = self.session.agent(&route);
+        self.session
+            .send(&http, &Call::exchange(&exchange), classify)
+            .map_err(|f| *f.error)
     }
 
     /// A token from the token endpoint; a refusal is the login's.
     pub(super) fn token(
-        &self,
+        &mut self,
         fields: &[(&str, &str)],
         credentials: &Credentials,
     ) -> Result<Answer, Error> {
@@ -193,19 +233,6 @@ impl<'a> Talk<'a> {
             refresh_token: None,
         }
     }
-}
-
-/// An agent for `url` and the route to it (direct or through the proxy).
-fn link(c: &Common, url: &str) -> Result<(Http, Route), Error> {
-    let uri = endpoint::check(url, "the URL")?;
-    let route = proxy::route(&uri, &c.proxy)?;
-    if let Route::Proxy(p) = &route {
-        c.log.step(format_args!(
-            "connecting to {url} through proxy {}",
-            p.shown()
-        ));
-    }
-    Ok((net::agent(c.roots.clone(), &route), route))
 }
 
 /// A server's refusal reads as the login's: "refused the login", with a login's hints.
@@ -242,8 +269,10 @@ fn mint(talk: &mut Talk<'_>, flow: &Flow) -> Result<Answer, Error> {
         Flow::ClientCredentials { scope } => (Renewal::ClientCredentials, scope.as_deref()),
         _ => return Err(Error::usage("not a minting grant")),
     };
-    let request = grant::prepare(&renewal, &talk.client_id, &talk.c.credentials)?;
-    request.redact(&mut talk.redactor);
+    let request = grant::prepare(&renewal, &talk.client_id, &talk.session.common.credentials)?;
+    if let Some(s) = request.secret() {
+        talk.session.hide(s);
+    }
     let mut fields = request.pairs();
     if let Some(scope) = scope {
         fields.push(("scope", scope));
@@ -266,7 +295,7 @@ fn assemble(got: &Got) -> Doc {
         Value::String(got.client_id.clone()),
     );
     doc.insert(
-        grant::TOKEN_URL.into(),
+        crate::endpoint::TOKEN_URL.into(),
         Value::String(got.token_url.clone()),
     );
     if let Some(renewal) = &got.minted {

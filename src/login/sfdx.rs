@@ -10,11 +10,15 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::{Got, Talk};
-use crate::cli::{ClientAuth, Common, Credentials, SfdxSource};
+use crate::client::ClientAuth;
+use crate::client::Credentials;
 use crate::endpoint::{self, TOKEN_PATH};
 use crate::error::Error;
-use crate::report::{Redactor, io_words};
+use crate::login::SfdxSource;
+use crate::report::io_words;
 use crate::secret::Secret;
+use crate::session::Common;
+use crate::session::Session;
 
 /// An auth URL is a few hundred bytes; a JSON dump of `sf org display` a few KiB.
 const MAX_INPUT: u64 = 64 * 1024;
@@ -54,17 +58,15 @@ pub(super) fn run(
     c.log.step(format_args!(
         "token endpoint {token_url} (from the SFDX auth URL's instance)"
     ));
-    let mut redactor = Redactor::default();
-    redactor.add(&url.refresh_token);
+    let mut session = Session::new(c, deadline, None);
+    session.hide(&url.refresh_token);
     if let Some(s) = &url.secret {
-        redactor.add(s);
+        session.hide(s);
     }
-    let talk = Talk {
-        c,
+    let mut talk = Talk {
+        session,
         client_id: url.client_id.clone(),
         endpoint: token_url.clone(),
-        deadline,
-        redactor,
     };
     let fields = [
         ("grant_type", "refresh_token"),

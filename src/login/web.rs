@@ -19,7 +19,7 @@ use crate::answer::Answer;
 use crate::clock::human;
 use crate::endpoint::TOKEN_PATH;
 use crate::error::{Error, OAuthError};
-use crate::oauth::form_encode;
+use crate::form::form_encode;
 use crate::report::{Log, sanitize, say};
 use crate::secret::Secret;
 
@@ -47,7 +47,7 @@ pub(super) fn run(
     let redirect_uri = format!("http://localhost:{port}{CALLBACK_PATH}");
     let verifier = random_text(32)?;
     let state = random_text(16)?;
-    talk.redactor.add(&verifier);
+    talk.session.hide(&verifier);
     let url = authorize_request(
         &authorize,
         &talk.client_id,
@@ -60,24 +60,33 @@ pub(super) fn run(
         "to log in, open this URL in a browser on this machine:"
     ));
     say(format_args!("  {}", sanitize(&url)));
-    let log = talk.c.log;
+    let log = talk.session.common.log;
     if open {
         launch(&url, &log);
     }
     log.wait(format_args!(
         "waiting for the browser to come back to {redirect_uri} for up to {} (Ctrl-C to give \
          up)",
-        human(talk.deadline.saturating_duration_since(Instant::now()))
+        human(
+            talk.session
+                .deadline()
+                .saturating_duration_since(Instant::now())
+        )
     ));
-    let code = listener.wait(talk.deadline, &state, talk.c.timeout, &log)?;
-    talk.redactor.add(&code);
+    let code = listener.wait(
+        talk.session.deadline(),
+        &state,
+        talk.session.common.timeout,
+        &log,
+    )?;
+    talk.session.hide(&code);
     let fields = [
         ("grant_type", "authorization_code"),
         ("code", code.expose()),
         ("redirect_uri", redirect_uri.as_str()),
         ("code_verifier", verifier.expose()),
     ];
-    let credentials = &talk.c.credentials;
+    let credentials = &talk.session.common.credentials;
     talk.token(&fields, credentials)
 }
 

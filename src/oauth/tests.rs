@@ -1,5 +1,7 @@
 //! Unit tests of the form body, client authentication and backoff.
 
+use std::io;
+
 use super::*;
 
 fn exchange<'a>(fields: &'a [(&'a str, &'a str)], credentials: &'a Credentials) -> Exchange<'a> {

@@ -2,63 +2,19 @@
 //! way needs, and the grant options that `refresh` shares.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use super::{Env, common, nonempty};
 use crate::cli::flags::LowArgs;
-use crate::cli::{ClientAuth, Common, Print};
+use crate::client::ClientAuth;
 use crate::endpoint;
 use crate::error::Error;
-use crate::grant::{self, Grant, GrantOpts, JwtPlan};
-
-/// A login waits for a person (a code to enter, a browser to come back): the
-/// default `--timeout` for `--device` and `--web`, instead of a refresh's 30 s.
-pub(crate) const INTERACTIVE_TIMEOUT: Duration = Duration::from_secs(300);
-
-/// The Salesforce CLI's redirect port: an app set up for `sf org login web` takes it.
-pub(crate) const DEFAULT_REDIRECT_PORT: u16 = 1717;
-
-/// `sfrefresh login [OPTIONS] TOKEN_FILE`, checked.
-pub(crate) struct LoginArgs {
-    pub(crate) path: PathBuf,
-    pub(crate) flow: Flow,
-    /// Replace a file that still holds a refresh token.
-    pub(crate) force: bool,
-    pub(crate) print: Option<Print>,
-    pub(crate) common: Common,
-}
-
-/// How the first token comes.
-pub(crate) enum Flow {
-    /// The device flow; `device_url` switches from Salesforce's form to RFC 8628.
-    Device {
-        device_url: Option<String>,
-        scope: Option<String>,
-    },
-    /// The web-server flow with PKCE and a loopback redirect.
-    Web {
-        authorize_url: Option<String>,
-        port: u16,
-        open: bool,
-        scope: Option<String>,
-    },
-    /// An SFDX auth URL, refreshed once at its instance.
-    Sfdx {
-        source: SfdxSource,
-        client_auth: ClientAuth,
-    },
-    Jwt(JwtPlan),
-    ClientCredentials {
-        scope: Option<String>,
-    },
-}
-
-/// Where the SFDX auth URL is read from: never argv, where `ps` shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum SfdxSource {
-    File(PathBuf),
-    Stdin,
-}
+use crate::grant::{self, Grant, GrantOpts};
+use crate::login::DEFAULT_REDIRECT_PORT;
+use crate::login::Flow;
+use crate::login::INTERACTIVE_TIMEOUT;
+use crate::login::LoginArgs;
+use crate::login::SfdxSource;
+use crate::session::Common;
 
 /// `--grant`, `--jwt-key`, `--username`, `--audience`: form only; `grant.rs` and the
 /// token file fill in the rest per run.

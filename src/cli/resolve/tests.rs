@@ -19,7 +19,17 @@ fn parse_env(args: &[&str], env: &[(&str, &str)]) -> Result<Command, Error> {
 
 fn args(args: &[&str], env: &[(&str, &str)]) -> RefreshArgs {
     match parse_env(args, env) {
-        Ok(Command::Refresh(a)) => *a,
+        Ok(Command::Refresh(a)) | Ok(Command::Batch(a, _)) => *a,
+        Ok(_) => panic!("expected a refresh"),
+        Err(e) => panic!("expected a refresh, got {e}"),
+    }
+}
+
+/// The batch a refresh command line runs in, if any.
+fn fleet(args: &[&str], env: &[(&str, &str)]) -> Option<FleetArgs> {
+    match parse_env(args, env) {
+        Ok(Command::Batch(_, many)) => Some(many),
+        Ok(Command::Refresh(_)) => None,
         Ok(_) => panic!("expected a refresh"),
         Err(e) => panic!("expected a refresh, got {e}"),
     }
@@ -336,16 +346,14 @@ fn each_flag_only_where_it_means_something() {
 
 #[test]
 fn many_files_go_through_the_fleet() {
-    let one = args(&["--client-id", "x", "a"], &[]);
-    assert_eq!(one.fleet, None);
+    assert_eq!(fleet(&["--client-id", "x", "a"], &[]), None);
     // --jobs alone changes nothing for one file.
-    assert_eq!(args(&["--client-id", "x", "-j", "8", "a"], &[]).fleet, None);
-    let many = args(&["--client-id", "x", "a", "b"], &[]);
-    let f = many.fleet.unwrap();
+    assert_eq!(fleet(&["--client-id", "x", "-j", "8", "a"], &[]), None);
+    let f = fleet(&["--client-id", "x", "a", "b"], &[]).unwrap();
     assert_eq!(f.paths, [PathBuf::from("a"), PathBuf::from("b")]);
     assert_eq!(f.jobs, DEFAULT_JOBS);
     assert!(!f.watch && !f.json && f.metrics_file.is_none());
-    let f = args(
+    let f = fleet(
         &[
             "--client-id",
             "x",
@@ -359,20 +367,18 @@ fn many_files_go_through_the_fleet() {
         ],
         &[],
     )
-    .fleet
     .unwrap();
     assert_eq!(f.files_from, Some(PathBuf::from("-")));
     assert_eq!((f.jobs, f.json), (16, true));
     assert_eq!(f.metrics_file, Some(PathBuf::from("m.prom")));
     // A directory is its *.json files; SF_TOKEN_FILE serves --watch.
     let dir = std::env::temp_dir();
-    let d = args(&["--client-id", "x", dir.to_str().unwrap()], &[]);
-    assert!(d.fleet.is_some());
-    let w = args(
+    assert!(fleet(&["--client-id", "x", dir.to_str().unwrap()], &[]).is_some());
+    let w = fleet(
         &["--client-id", "x", "--watch", "--if-older-than", "1h"],
         &[("SF_TOKEN_FILE", "t.json")],
     );
-    assert_eq!(w.fleet.unwrap().paths, [PathBuf::from("t.json")]);
+    assert_eq!(w.unwrap().paths, [PathBuf::from("t.json")]);
 }
 
 #[test]
