@@ -4,11 +4,7 @@
 //! threads take files from one list, each with its own agents so kept-alive connections
 //! serve its next files; one event line per file (`Events`).
 
-use std::collections::HashSet;
-use std::ffi::OsString;
-use std::io::Read;
-use std::os::unix::ffi::OsStringExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -19,8 +15,7 @@ use crate::net::Agents;
 use crate::refresh::{Done, RefreshArgs, refresh_file};
 use crate::report::{Level, say};
 use crate::signals;
-use crate::target::TargetSpec;
-use crate::token_file::{Leftovers, Sweep, io_problem};
+use crate::store::{Item, Leftovers, Sweep};
 
 /// The options of a run over many files (`fleet.rs`) or forever (`watch.rs`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,16 +34,6 @@ pub(crate) struct FleetArgs {
 /// `--jobs` when not given: enough to hide the network round trips of a few hundred
 /// orgs on a one- or two-core box, few enough not to look like a burst to the server.
 pub(crate) const DEFAULT_JOBS: usize = 4;
-
-/// One token file of the run: where it is, and how it is named in messages.
-#[derive(Debug, Clone)]
-pub(crate) struct Item {
-    pub(crate) path: PathBuf,
-    pub(crate) shown: String,
-}
-
-/// Paths that could not be listed (an unreadable directory), with why.
-pub(crate) type Unlisted = Vec<(String, Error)>;
 
 /// How one file's refresh ended.
 pub(crate) struct Outcome {
@@ -97,8 +82,7 @@ pub(crate) fn pass(
                 break;
             };
             let started = Instant::now();
-            let spec = TargetSpec::Path(item.path.clone());
-            let result = refresh_file(args, &spec, &mut agents, Sweep::Known(leftovers))
+            let result = refresh_file(args, &item.location, &mut agents, Sweep::Known(leftovers))
                 .map(|(done, _doc)| done);
             let took = started.elapsed();
             match &result {
@@ -125,80 +109,6 @@ pub(crate) fn pass(
         work();
     });
     outcomes.into_inner().unwrap_or_default()
-}
-
-/// The token files named by the paths (a directory: its `*.json` files, not hidden,
-/// sorted) and `--files-from`, each once; and the paths that could not be listed.
-pub(crate) fn list(f: &FleetArgs) -> Result<(Vec<Item>, Unlisted), Error> {
-    let mut paths = f.paths.clone();
-    if let Some(from) = &f.files_from {
-        paths.extend(read_list(from)?);
-    }
-    let mut items = Vec::new();
-    let mut unlisted = Vec::new();
-    let mut seen = HashSet::new();
-    let mut add = |path: PathBuf, items: &mut Vec<Item>| {
-        let key = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
-        if seen.insert(key) {
-            let shown = path.display().to_string();
-            items.push(Item { path, shown });
-        }
-    };
-    for path in paths {
-        if !path.is_dir() {
-            add(path, &mut items);
-            continue;
-        }
-        match json_files(&path) {
-            Ok(files) => files.into_iter().for_each(|p| add(p, &mut items)),
-            Err(e) => {
-                let shown = path.display().to_string();
-                let error = Error::token_file(&shown, io_problem("list it", &e));
-                unlisted.push((shown, error));
-            }
-        }
-    }
-    Ok((items, unlisted))
-}
-
-/// `DIR/*.json`: regular files (symlinks followed), names not starting with a dot (temp
-/// and rescue files do), sorted.
-fn json_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .flatten()
-        .filter(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            name.ends_with(".json") && !name.starts_with('.')
-        })
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    Ok(files)
-}
-
-/// `--files-from`: one path a line (`\r\n` too), blank lines skipped; `-` is stdin.
-fn read_list(from: &Path) -> Result<Vec<PathBuf>, Error> {
-    let mut bytes = Vec::new();
-    let shown = from.display();
-    let read = if from.as_os_str() == "-" {
-        std::io::stdin().lock().read_to_end(&mut bytes)
-    } else {
-        std::fs::File::open(from).and_then(|mut f| f.read_to_end(&mut bytes))
-    };
-    read.map_err(|e| {
-        Error::usage(format!(
-            "cannot read the --files-from list {shown}: {}",
-            crate::report::io_words(&e)
-        ))
-    })?;
-    Ok(bytes
-        .split(|b| *b == b'\n')
-        .map(|line| line.strip_suffix(b"\r").unwrap_or(line))
-        .filter(|line| !line.is_empty())
-        .map(|line| PathBuf::from(OsString::from_vec(line.to_vec())))
-        .collect())
 }
 
 /// One line per event on stderr: `sfrefresh: FILE: …` text, or one JSON object a line.
@@ -347,47 +257,5 @@ mod tests {
         assert_eq!(rfc3339(t), "2024-02-16T04:45:28.442Z");
         let t = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
         assert_eq!(rfc3339(t), "2000-02-29T00:00:00.000Z");
-    }
-
-    #[test]
-    fn lists_read_lines_and_directories() {
-        let dir = std::env::temp_dir().join(format!("sfrefresh-fleet-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("d")).unwrap();
-        for name in ["b.json", "a.json", ".a.json.sfrefresh-1-2.tmp", "notes.txt"] {
-            std::fs::write(dir.join("d").join(name), "{}").unwrap();
-        }
-        let list_file = dir.join("list");
-        let a = dir.join("d/a.json");
-        std::fs::write(
-            &list_file,
-            format!(
-                "{}\r\n\n{}\n{}\n",
-                a.display(),
-                dir.join("x.json").display(),
-                a.display()
-            ),
-        )
-        .unwrap();
-        let f = FleetArgs {
-            paths: vec![dir.join("d")],
-            files_from: Some(list_file),
-            jobs: 4,
-            watch: false,
-            metrics_file: None,
-            json: false,
-        };
-        let (items, unlisted) = list(&f).unwrap();
-        let names: Vec<String> = items.iter().map(|i| i.shown.clone()).collect();
-        assert_eq!(
-            names,
-            [
-                dir.join("d/a.json").display().to_string(),
-                dir.join("d/b.json").display().to_string(),
-                dir.join("x.json").display().to_string(),
-            ]
-        );
-        assert!(unlisted.is_empty());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

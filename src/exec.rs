@@ -13,7 +13,7 @@ use crate::print::usable_token;
 use crate::refresh;
 use crate::refresh::RefreshArgs;
 use crate::report::{io_words, sanitize};
-use crate::target::TargetSpec;
+use crate::store::Location;
 use crate::token::Doc;
 
 /// `sfrefresh exec [OPTIONS] TOKEN_FILE -- COMMAND [ARGS…]`, checked.
@@ -45,8 +45,8 @@ pub(crate) fn run(args: &ExecArgs) -> Result<(), Error> {
         return Err(Error::usage("no COMMAND to run"));
     };
     let shown = match &args.refresh.target {
-        TargetSpec::Path(p) => p.display().to_string(),
-        TargetSpec::Stdio => "-".to_string(),
+        Location::File(p) => p.display().to_string(),
+        Location::Stdio => "-".to_string(),
     };
     // Returns once the lock is released: COMMAND may run for hours, and other runs on
     // the same file must not wait for it.

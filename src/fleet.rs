@@ -2,16 +2,17 @@
 //! files go through the batch runner (`batch.rs`); one line per file, one summary, the
 //! most serious exit code (`error::most_serious`). `--watch` hands over to `watch.rs`.
 
-use crate::batch::{Counts, Events, FleetArgs, Pool, list, pass};
+use crate::batch::{Counts, Events, FleetArgs, Pool, pass};
 use crate::error::{Error, most_serious};
 use crate::metrics::Metrics;
 use crate::refresh::{Done, RefreshArgs};
 use crate::signals;
-use crate::token_file::Leftovers;
+use crate::store;
+use crate::store::Leftovers;
 
 /// The one-shot run over many files; `watch::run` when `--watch` is given.
 pub(crate) fn run(args: &RefreshArgs, f: &FleetArgs) -> Result<u8, Error> {
-    let (items, unlisted) = list(f)?;
+    let (items, unlisted) = store::list(&f.paths, f.files_from.as_deref())?;
     if items.is_empty() && unlisted.is_empty() {
         return Err(Error::usage(
             "no token files: the directories given hold no *.json files and the list is empty",

@@ -10,11 +10,12 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::batch::{Item, Outcome};
+use crate::batch::Outcome;
 use crate::error::Error;
 use crate::refresh::Done;
+use crate::report::cannot_create_in;
 use crate::report::io_words;
-use crate::token_file::cannot_create_in;
+use crate::store::Item;
 
 /// What is known of each token file so far, by its name in messages.
 pub(crate) struct Metrics {
@@ -185,17 +186,18 @@ fn label(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Location;
     use std::time::Duration;
 
     #[test]
     fn samples_per_file_with_escaped_labels() {
         let items = vec![
             Item {
-                path: "a".into(),
+                location: Location::File("a".into()),
                 shown: "dir/a \"x\".json".into(),
             },
             Item {
-                path: "b".into(),
+                location: Location::File("b".into()),
                 shown: "b.json".into(),
             },
         ];

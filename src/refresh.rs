@@ -18,16 +18,16 @@ use crate::report::{Log, sanitize, say};
 use crate::session::Common;
 use crate::session::{self, Session};
 use crate::signature;
-use crate::target::Target;
-use crate::target::TargetSpec;
+use crate::store::Held;
+use crate::store::Location;
+use crate::store::Sweep;
 use crate::token::{self, Doc, MAX_FILE};
-use crate::token_file::Sweep;
 
 /// `sfrefresh [refresh] [OPTIONS] TOKEN_FILE…`, checked.
 pub(crate) struct RefreshArgs {
     /// The one token file; in a batch (`batch::FleetArgs`), the first path given
     /// (unused: each file of the batch is its own target).
-    pub(crate) target: TargetSpec,
+    pub(crate) target: Location,
     pub(crate) common: Common,
     pub(crate) verify_signature: bool,
     pub(crate) if_older_than: Option<Duration>,
@@ -81,14 +81,14 @@ impl Done {
 /// temp files are found.
 pub(crate) fn refresh_file(
     args: &RefreshArgs,
-    spec: &TargetSpec,
+    spec: &Location,
     agents: &mut net::Agents,
     sweep: Sweep<'_>,
 ) -> Result<(Done, Doc), Error> {
     let c = &args.common;
     let log = c.log;
     let deadline = Instant::now() + c.timeout;
-    let target = Target::open_with(spec, deadline, c.timeout, &log, sweep)?;
+    let target = Held::open_with(spec, deadline, c.timeout, &log, sweep)?;
     let input = target.read()?;
     let mut doc = token::parse_object(&input).map_err(|p| target.error(p))?;
     // The refresh token it holds, or a new mint for a file made by a grant without one.
@@ -156,7 +156,7 @@ pub(crate) fn refresh_file(
     target
         .save(&text, &log)
         .map_err(|e| rescued(&target, &answer.raw, rotated_note(e, merged.rotated)))?;
-    if let (Some(form), Target::File(f)) = (args.print, &target) {
+    if let (Some(form), Held::File(f)) = (args.print, &target) {
         let bytes = print::render(form, &doc, &text).map_err(|problem| Error::Output {
             problem: format!("{problem} (the token file {} is saved)", f.shown()),
         })?;
@@ -194,20 +194,20 @@ fn fresh(args: &RefreshArgs, doc: &Doc, log: &Log) -> Option<Duration> {
 
 fn finish_skip(
     args: &RefreshArgs,
-    target: &Target,
+    target: &Held,
     doc: &Doc,
     input: &[u8],
     age: Duration,
 ) -> Result<Done, Error> {
     match (args.print, target) {
-        (_, Target::Stdio { .. }) => target.save(input, &args.common.log)?,
-        (Some(form), Target::File(f)) => {
+        (_, Held::Stdio { .. }) => target.save(input, &args.common.log)?,
+        (Some(form), Held::File(f)) => {
             let bytes = print::render(form, doc, input).map_err(|problem| Error::Output {
                 problem: format!("{problem} (the token file {} is unchanged)", f.shown()),
             })?;
             print::emit(&bytes, f.shown())?;
         }
-        (None, Target::File(_)) => {}
+        (None, Held::File(_)) => {}
     }
     Ok(Done::Fresh {
         org: token::org(doc, "the token file"),
@@ -219,7 +219,7 @@ fn finish_skip(
 /// `--verify-signature` checks the stored signature first: a wrong secret is then a
 /// usage error before anything is sent, not a mismatch after a rotating server has
 /// consumed the refresh token.
-fn check_stored_signature(c: &Common, doc: &Doc, target: &Target, log: &Log) -> Result<(), Error> {
+fn check_stored_signature(c: &Common, doc: &Doc, target: &Held, log: &Log) -> Result<(), Error> {
     let Some(secret) = c.credentials.secret() else {
         return Ok(());
     };
@@ -286,7 +286,7 @@ fn rotated_note(e: Error, rotated: bool) -> Error {
 }
 
 /// Writes the answer to a rescue file and says where, keeping the error (and its exit code).
-fn rescued(target: &Target, raw: &[u8], e: Error) -> Error {
+fn rescued(target: &Held, raw: &[u8], e: Error) -> Error {
     match target.rescue(raw) {
         Ok(path) => say(format_args!(
             "the server's answer (which may hold the only copy of a new refresh token) was \

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::io::{self, Write};
+use std::path::Path;
 
 use crate::secret::Secret;
 
@@ -216,6 +217,25 @@ pub(crate) fn io_words(e: &io::Error) -> String {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => String::new(),
     }
+}
+
+/// A file system failure in the words of a token file message: "does not exist",
+/// "cannot WHAT: permission denied", "cannot WHAT: <reason>".
+pub(crate) fn io_problem(what: &str, e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "does not exist".to_string(),
+        io::ErrorKind::PermissionDenied => format!("cannot {what}: permission denied"),
+        _ => format!("cannot {what}: {}", io_words(e)),
+    }
+}
+
+/// Why no file can be created in `dir`: "cannot create a file in DIR: does not exist".
+pub(crate) fn cannot_create_in(dir: &Path, e: &io::Error) -> String {
+    format!(
+        "cannot create a file in {}: {}",
+        dir.display(),
+        io_problem("write there", e).trim_start_matches("cannot write there: ")
+    )
 }
 
 #[cfg(test)]

@@ -18,8 +18,8 @@ use crate::secret::Secret;
 use crate::session::Common;
 use crate::session::{self, Session};
 use crate::sourced::Sourced;
+use crate::store::{Held, Location, Sweep};
 use crate::token::{self, Doc};
-use crate::token_file::{self, LockedFile};
 
 /// `sfrefresh revoke [OPTIONS] TOKEN_FILE`, checked.
 pub(crate) struct RevokeArgs {
@@ -34,14 +34,8 @@ pub(crate) fn run(args: &RevokeArgs) -> Result<(), Error> {
     let c = &args.common;
     let log = c.log;
     let deadline = Instant::now() + c.timeout;
-    let file = token_file::lock_with(
-        &args.path,
-        deadline,
-        c.timeout,
-        &log,
-        token_file::Sweep::Scan,
-    )?;
-    log.step(format_args!("locked {}", file.shown()));
+    let location = Location::File(args.path.clone());
+    let file = Held::open_with(&location, deadline, c.timeout, &log, Sweep::Scan)?;
     let input = file.read()?;
     let doc = token::parse_object(&input).map_err(|p| file.error(p))?;
     let refresh_token = token::refresh_token(&doc)
@@ -116,12 +110,7 @@ fn ask(session: &mut Session<'_>, doc: &Doc, r: &Request<'_>) -> Result<Said, Er
 
 /// The token is revoked: the file goes, or stays without its tokens. Says which, and
 /// through a symlink (`given`), which file went: the link's target, not the link.
-fn settle(
-    file: &LockedFile,
-    given: &Path,
-    kept: Option<Vec<u8>>,
-    log: &Log,
-) -> Result<String, Error> {
+fn settle(file: &Held, given: &Path, kept: Option<Vec<u8>>, log: &Log) -> Result<String, Error> {
     match kept {
         Some(text) => {
             file.replace(&text, log)?;
@@ -131,12 +120,12 @@ fn settle(
             ))
         }
         None => {
-            file.remove(log)?;
+            let real = file.remove(log)?;
             let link = fs::symlink_metadata(given).is_ok_and(|m| m.file_type().is_symlink());
             Ok(if link {
                 format!(
                     "removed {}, which the symlink {} pointed to; the link is left, dangling",
-                    file.real().display(),
+                    real.display(),
                     file.shown()
                 )
             } else {

@@ -19,8 +19,8 @@ use crate::report::{Redactor, io_words, sanitize, say};
 use crate::secret::Secret;
 use crate::session::Common;
 use crate::session::Session;
+use crate::store::{self, Location};
 use crate::token::{self, Doc};
-use crate::token_file;
 
 /// `sfrefresh status [OPTIONS] TOKEN_FILE…`, checked.
 pub(crate) struct StatusArgs {
@@ -127,7 +127,7 @@ fn examine(args: &StatusArgs, path: &Path) -> (Facts, Vec<Error>) {
         ..Facts::default()
     };
     let mut errors = Vec::new();
-    let doc = match token_file::read_unlocked(path).and_then(|bytes| {
+    let doc = match store::read_unlocked(&Location::File(path.to_path_buf())).and_then(|bytes| {
         token::parse_object(&bytes).map_err(|p| Error::token_file(&facts.file, p))
     }) {
         Ok(doc) => doc,

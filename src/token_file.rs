@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::clock::{human, random_u64};
 use crate::error::Error;
-use crate::report::{Log, io_words};
+use crate::report::{Log, cannot_create_in, io_problem, io_words};
 use crate::token::MAX_FILE;
 
 /// A token file we hold the exclusive lock on. The lock lives as long as `file`,
@@ -23,23 +23,6 @@ pub(crate) struct LockedFile {
     real: PathBuf,
     /// The path as the user gave it, for messages.
     shown: String,
-}
-
-pub(crate) fn io_problem(what: &str, e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::NotFound => "does not exist".to_string(),
-        io::ErrorKind::PermissionDenied => format!("cannot {what}: permission denied"),
-        _ => format!("cannot {what}: {}", io_words(e)),
-    }
-}
-
-/// Why no file can be created in `dir`: "cannot create a file in DIR: does not exist".
-pub(crate) fn cannot_create_in(dir: &Path, e: &io::Error) -> String {
-    format!(
-        "cannot create a file in {}: {}",
-        dir.display(),
-        io_problem("write there", e).trim_start_matches("cannot write there: ")
-    )
 }
 
 /// Opens and locks `path`, waiting for other sfrefresh runs until `deadline`.

@@ -14,18 +14,17 @@
 //! - When every file waits for a change, nothing can be refreshed any more: the run ends
 //!   with the most serious of their exit codes.
 
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::batch::{Events, FleetArgs, Item, Pool, Unlisted, pass};
+use crate::batch::{Events, FleetArgs, Pool, pass};
 use crate::clock::{human, random_u64};
 use crate::error::most_serious;
 use crate::metrics::Metrics;
 use crate::refresh::Done;
 use crate::refresh::RefreshArgs;
 use crate::signals;
-use crate::token_file::Leftovers;
+use crate::store::Leftovers;
+use crate::store::{self, Item, Unlisted};
 
 /// The longest wait after a network failure.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -39,16 +38,7 @@ struct State {
     due: Instant,
     failures: u32,
     /// Waiting for the file to change: the failure's exit code, and the file as it was.
-    parked: Option<(u8, Option<Stamp>)>,
-}
-
-/// Enough of a file's metadata to notice that it was replaced or rewritten.
-#[derive(PartialEq, Eq)]
-struct Stamp(u64, u64, u64, i64, i64);
-
-fn stamp(path: &Path) -> Option<Stamp> {
-    let m = std::fs::metadata(path).ok()?;
-    Some(Stamp(m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
+    parked: Option<(u8, Option<store::Stamp>)>,
 }
 
 /// A random delay from zero to a tenth of `limit`, at most `MAX_JITTER`.
@@ -106,7 +96,7 @@ pub(crate) fn run(
         let now = Instant::now();
         for (item, state) in items.iter().zip(states.iter_mut()) {
             if let Some((_, before)) = &state.parked
-                && stamp(&item.path) != *before
+                && item.location.stamp() != *before
             {
                 events.note(
                     "changed",
@@ -147,7 +137,7 @@ pub(crate) fn run(
                         state.due = ended + backoff(state.failures);
                     }
                     Err(e) => {
-                        state.parked = Some((e.exit_code(), stamp(&item.path)));
+                        state.parked = Some((e.exit_code(), item.location.stamp()));
                         events.note(
                             "parked",
                             &format!(

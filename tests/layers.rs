@@ -1,5 +1,6 @@
 //! The module layers of docs/design.md hold: every `crate::` path in src/ points to a
-//! module of the same layer or one below, and no modules import each other in a circle.
+//! module of the same layer or one below, no modules import each other in a circle, and
+//! only the token store (src/store.rs) uses its file backend.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -16,7 +17,7 @@ const LAYERS: [(&str, &[&str]); 6] = [
         "domain",
         &[
             "session",
-            "target",
+            "store",
             "token_file",
             "rescue",
             "grant",

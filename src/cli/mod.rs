@@ -17,7 +17,7 @@ use crate::login::LoginArgs;
 use crate::refresh::RefreshArgs;
 use crate::revoke::RevokeArgs;
 use crate::status::StatusArgs;
-use crate::target::TargetSpec;
+use crate::store::Location;
 pub(crate) use flags::Verb;
 
 /// What the run should do, fully checked.
@@ -45,8 +45,8 @@ impl Command {
             _ => return None,
         };
         match target {
-            TargetSpec::Path(p) => Some(p.display().to_string()),
-            TargetSpec::Stdio => None,
+            Location::File(p) => Some(p.display().to_string()),
+            Location::Stdio => None,
         }
     }
 }

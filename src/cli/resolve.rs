@@ -24,7 +24,7 @@ use crate::secret::Secret;
 use crate::session::Common;
 use crate::sourced::Sourced;
 use crate::status::StatusArgs;
-use crate::target::TargetSpec;
+use crate::store::Location;
 
 type Env<'a> = &'a dyn Fn(&str) -> Option<OsString>;
 
@@ -91,8 +91,8 @@ pub(super) fn refresh(
                 ));
             }
             match f.paths.first() {
-                Some(p) => TargetSpec::Path(p.clone()),
-                None => TargetSpec::Stdio,
+                Some(p) => Location::File(p.clone()),
+                None => Location::Stdio,
             }
         }
         (None, 0) => {
@@ -102,7 +102,7 @@ pub(super) fn refresh(
         }
         (None, _) => target_spec(low.positional.remove(0)),
     };
-    if target == TargetSpec::Stdio && print.is_some_and(|p| p != Print::Json) {
+    if target == Location::Stdio && print.is_some_and(|p| p != Print::Json) {
         // The refreshed document (maybe with a rotated refresh token) must reach stdout,
         // or the only copy of the new refresh token would be lost.
         return Err(Error::usage(
@@ -136,7 +136,7 @@ pub(super) fn refresh(
 }
 
 /// TOKEN_FILE: the one positional argument, else `SF_TOKEN_FILE`.
-fn one_target(low: &mut LowArgs, env: Env<'_>) -> Result<TargetSpec, Error> {
+fn one_target(low: &mut LowArgs, env: Env<'_>) -> Result<Location, Error> {
     match low.positional.len() {
         0 => match nonempty(env, "SF_TOKEN_FILE") {
             Some(t) => Ok(target_spec(t)),
@@ -182,7 +182,7 @@ pub(super) fn exec(mut low: LowArgs, env: Env<'_>) -> Result<ExecArgs, Error> {
             "exec takes one token file (not a directory): {GRAMMAR}"
         )));
     }
-    if refresh.target == TargetSpec::Stdio {
+    if refresh.target == Location::Stdio {
         return Err(Error::usage(
             "exec needs a token file, not '-': the refreshed token must be saved before \
              COMMAND runs",
@@ -203,8 +203,8 @@ pub(super) fn status(mut low: LowArgs, env: Env<'_>) -> Result<StatusArgs, Error
     let files = files
         .into_iter()
         .map(|t| match t {
-            TargetSpec::Path(p) => Ok(p),
-            TargetSpec::Stdio => Err(Error::usage(
+            Location::File(p) => Ok(p),
+            Location::Stdio => Err(Error::usage(
                 "status reads token files by name; '-' (stdin) is not supported",
             )),
         })
@@ -231,8 +231,8 @@ pub(super) fn status(mut low: LowArgs, env: Env<'_>) -> Result<StatusArgs, Error
 
 pub(super) fn revoke(mut low: LowArgs, env: Env<'_>) -> Result<RevokeArgs, Error> {
     let path = match one_target(&mut low, env)? {
-        TargetSpec::Path(p) => p,
-        TargetSpec::Stdio => {
+        Location::File(p) => p,
+        Location::Stdio => {
             return Err(Error::usage(
                 "revoke needs a token file, not '-': it removes or rewrites the file",
             ));
@@ -362,11 +362,11 @@ fn fleet(low: &mut LowArgs) -> Result<Option<FleetArgs>, Error> {
     }))
 }
 
-fn target_spec(t: OsString) -> TargetSpec {
+fn target_spec(t: OsString) -> Location {
     if t == "-" {
-        TargetSpec::Stdio
+        Location::Stdio
     } else {
-        TargetSpec::Path(PathBuf::from(t))
+        Location::File(PathBuf::from(t))
     }
 }
 

@@ -32,8 +32,8 @@ use crate::rescue;
 use crate::secret::Secret;
 use crate::session::Common;
 use crate::session::Session;
+use crate::store::{Created, Held, Location, NewFile, Sweep};
 use crate::token::{self, Doc, MAX_FILE};
-use crate::token_file::{self, Created, NewFile};
 
 /// A login waits for a person (a code to enter, a browser to come back): the
 /// default `--timeout` for `--device` and `--web`, instead of a refresh's 30 s.
@@ -338,12 +338,12 @@ fn save(file: &NewFile, text: &[u8], force: bool, log: Log) -> Result<(), Error>
             Ok(())
         }
         Created::Exists => {
-            let locked = token_file::lock_with(
-                file.path(),
+            let locked = Held::open_with(
+                &Location::File(file.path().to_path_buf()),
                 Instant::now() + LOCK_WAIT,
                 LOCK_WAIT,
                 &log,
-                token_file::Sweep::Scan,
+                Sweep::Scan,
             )?;
             let bytes = locked.read()?;
             replaceable(&bytes, force).map_err(|p| locked.error(p))?;

@@ -8,9 +8,9 @@ use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use super::{TempFile, io_problem, room_for, space_problem};
+use super::{TempFile, room_for, space_problem};
 use crate::error::Error;
-use crate::report::{Log, io_words};
+use crate::report::{Log, io_problem, io_words};
 
 /// What `create` found.
 #[derive(Debug, PartialEq, Eq)]

@@ -46,7 +46,7 @@ fn usage_error(args: &[&str], env: &[(&str, &str)]) -> String {
 #[test]
 fn defaults() {
     let a = args(&["--client-id", "abc", "tok.json"], &[]);
-    assert_eq!(a.target, TargetSpec::Path("tok.json".into()));
+    assert_eq!(a.target, Location::File("tok.json".into()));
     let c = &a.common;
     assert_eq!(c.client_id.as_ref().unwrap().value, "abc");
     assert_eq!(c.credentials, Credentials::IdOnly);
@@ -81,7 +81,7 @@ fn equals_form_and_all_flags() {
         &[],
     );
     std::fs::remove_dir_all(&dir).unwrap();
-    assert_eq!(a.target, TargetSpec::Stdio);
+    assert_eq!(a.target, Location::Stdio);
     assert_eq!(
         a.common.credentials,
         Credentials::Basic(Secret::new("s3cret"))
@@ -105,7 +105,7 @@ fn env_fills_in_and_flags_win() {
         ("SF_TOKEN_URL", "https://env.example/t"),
     ];
     let a = args(&[], &env);
-    assert_eq!(a.target, TargetSpec::Path("env.json".into()));
+    assert_eq!(a.target, Location::File("env.json".into()));
     assert_eq!(
         a.common.client_id.unwrap(),
         Sourced {
@@ -129,7 +129,7 @@ fn env_fills_in_and_flags_win() {
         ],
         &env,
     );
-    assert_eq!(a.target, TargetSpec::Path("flag.json".into()));
+    assert_eq!(a.target, Location::File("flag.json".into()));
     assert_eq!(a.common.client_id.unwrap().value, "flagid");
     let url = a.common.endpoints.token_url.unwrap();
     assert_eq!(
@@ -240,7 +240,7 @@ fn exec_refreshes_tokens_older_than_30_minutes_unless_told() {
         Err(e) => panic!("expected exec, got {e}"),
     };
     let a = exec(&["exec", "--", "cmd", "arg"]);
-    assert_eq!(a.refresh.target, TargetSpec::Path("env.json".into()));
+    assert_eq!(a.refresh.target, Location::File("env.json".into()));
     assert_eq!(a.refresh.if_older_than, Some(Duration::from_secs(1800)));
     assert_eq!(a.command, ["cmd", "arg"].map(OsString::from).to_vec());
     let a = exec(&["exec", "--if-older-than", "0s", "t.json", "--", "cmd"]);
