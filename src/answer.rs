@@ -4,7 +4,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::error::{Error, OAuthError};
+use crate::clock::human;
+use crate::error::{Error, OAuthError, login_hint, refusal_hint, refusal_words};
 use crate::report::Redactor;
 use crate::token::{self, Doc};
 
@@ -20,8 +21,9 @@ pub(crate) struct Answer {
     pub(crate) raw: Vec<u8>,
 }
 
-/// Why one attempt failed, before the URL, the proxy and the attempt count are known
-/// to the message: the retry loop turns it into an `Error` once, at the end.
+/// Why one attempt failed, and so whether it may be sent again: the retry loop's input,
+/// not an error. `to_error` words it once, when the URL, the proxy and the attempt
+/// count are known.
 #[derive(Debug)]
 pub(crate) enum Failure {
     /// No answer byte arrived: connect, DNS, write, or the connection dropped first.
@@ -84,67 +86,112 @@ impl Failure {
         }
     }
 
-    /// The final error, built once with everything the message needs.
-    pub(crate) fn into_error(self, at: &Where<'_>, attempts: u32) -> Error {
-        let url = at.url.to_string();
-        let proxy = || at.proxy.unwrap_or("the proxy").to_string();
+    /// The error this failure is after `attempts` tries, built once with everything its
+    /// message needs: the attempt's own facts, and where the request went.
+    pub(crate) fn to_error(&self, at: &Where<'_>, attempts: u32) -> Error {
+        let url = at.url;
+        let proxy = at.proxy.unwrap_or("the proxy");
+        let after = match attempts {
+            0 | 1 => String::new(),
+            n => format!(" (after {n} attempts)"),
+        };
+        let colon = |detail: &str| match detail {
+            "" => String::new(),
+            d => format!(": {d}"),
+        };
         match self {
-            Failure::Unreachable(detail) => Error::Unreachable {
-                url,
-                detail,
-                attempts,
-            },
-            Failure::ProxyUnreachable(detail) => Error::ProxyUnreachable {
-                proxy: proxy(),
-                detail,
-                attempts,
-            },
-            Failure::ProxyRefused(status) => Error::ProxyRefused {
-                proxy: proxy(),
-                status,
-                attempts,
-            },
-            Failure::TimedOut { .. } => Error::Timeout {
-                url,
-                timeout: at.timeout,
-                attempts,
-            },
-            Failure::Tls(detail) => Error::Tls { url, detail },
-            Failure::Transient { status, detail, .. } => Error::Transient {
-                url,
-                status,
-                detail,
-                attempts,
-            },
-            Failure::Redirect { status, location } => Error::Redirect {
-                url,
-                status,
-                location,
-            },
-            Failure::WrongEndpoint { status, detail } => Error::WrongEndpoint {
-                url,
-                status,
-                detail,
-            },
-            Failure::Unreadable(detail) => Error::Unreadable { url, detail },
-            Failure::BadAnswer { status, detail } => Error::BadAnswer {
-                url,
-                status,
-                detail,
-            },
+            Failure::Unreachable(detail) => {
+                Error::network(format!("cannot reach {url}: {detail}{after}"))
+            }
+            Failure::ProxyUnreachable(detail) => {
+                Error::network(format!("cannot reach the proxy {proxy}: {detail}{after}"))
+                    .hinted("check the proxy address, or bypass it with --no-proxy or NO_PROXY")
+            }
+            Failure::ProxyRefused(407) => {
+                Error::network(format!("proxy authentication failed at {proxy} (HTTP 407)")).hinted(
+                    "check the proxy user and password (http://user:password@host:port; \
+                 percent-encode special characters); it was not retried so a wrong password \
+                 cannot lock the account",
+                )
+            }
+            Failure::ProxyRefused(status) => Error::network(format!(
+                "the proxy {proxy} refused the connection (HTTP {status}){after}"
+            )),
+            Failure::TimedOut { .. } => Error::network(format!(
+                "no complete answer from {url} within the {} --timeout{after}",
+                human(at.timeout)
+            )),
+            Failure::Tls(detail) => {
+                Error::network(format!("TLS failure talking to {url}: {detail}")).hinted(
+                    "this is a TLS trust problem: if a proxy or private CA signs the \
+                     certificate, pass its PEM file with --cacert (or SSL_CERT_FILE)",
+                )
+            }
+            Failure::Transient { status, detail, .. } => Error::network(format!(
+                "{url} answered HTTP {status}{after}{}",
+                colon(detail)
+            )),
+            Failure::Redirect { status, location } => Error::network(format!(
+                "{url} answered HTTP {status}, a redirect to {location}"
+            ))
+            .hinted(
+                "redirects are not followed so credentials are never sent elsewhere: \
+                 point --token-url at the final endpoint",
+            ),
+            Failure::WrongEndpoint { status, detail } => Error::network(format!(
+                "{url} is not a token endpoint: it answered HTTP {status}{}",
+                colon(detail)
+            ))
+            .hinted(
+                "this URL is not an OAuth token endpoint: check --token-url, --login-url \
+                 (or SF_TOKEN_URL / SF_LOGIN_URL) and the token file's \"id\"",
+            ),
+            Failure::Unreadable(detail) => Error::network(format!(
+                "{url} answered, but the answer could not be read ({detail}); nothing was \
+                 saved, and a server that rotates refresh tokens may already have consumed \
+                 the refresh token"
+            ))
+            .hinted(
+                "do not simply run it again if the server rotates refresh tokens: first \
+                 check whether the token file still works (a replayed token can revoke the \
+                 whole family)",
+            ),
+            Failure::BadAnswer { status, detail } => bad_answer(url, *status, detail),
             Failure::Refused {
                 status,
                 oauth,
                 body,
-            } => Error::Refused {
-                url,
-                status,
-                oauth,
-                body,
-            },
-            Failure::Usage(m) => Error::usage(m),
+            } => {
+                let why = refusal_words(oauth.as_ref(), body);
+                let (what, hint) = match at.asking {
+                    Asking::Refresh => ("refresh", refusal_hint(oauth.as_ref())),
+                    Asking::Login => ("login", login_hint(oauth.as_ref())),
+                };
+                Error::refused(
+                    format!("{url} refused the {what} (HTTP {status}){why}"),
+                    oauth.clone(),
+                )
+                .hinted(hint)
+            }
+            Failure::Usage(m) => Error::usage(m.clone()),
         }
     }
+}
+
+/// An answer that cannot be used: a non-200 2xx, or a 200 that is not what was asked.
+pub(crate) fn bad_answer(url: &str, status: u16, detail: &str) -> Error {
+    Error::network(format!(
+        "{url} answered HTTP {status} but {detail}; nothing was saved"
+    ))
+}
+
+/// What a token request asks for, which a refusal's message and hint follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Asking {
+    /// A refresh (or a mint) of a token family that exists.
+    Refresh,
+    /// The first token of a family (`sfrefresh login`).
+    Login,
 }
 
 /// Where the request went, for the final message.
@@ -152,6 +199,7 @@ pub(crate) struct Where<'a> {
     pub(crate) url: &'a str,
     pub(crate) proxy: Option<&'a str>,
     pub(crate) timeout: Duration,
+    pub(crate) asking: Asking,
 }
 
 /// How reading the body ended, when it did not end well.

@@ -161,9 +161,9 @@ impl Events {
 
     /// A file that failed: always shown.
     pub(crate) fn failed(&self, shown: &str, e: &Error) {
-        let message = match e {
-            Error::TokenFile { path, problem } if path == shown => problem.clone(),
-            e => e.to_string(),
+        let message = match e.file() {
+            Some(file) if file == shown => e.problem().to_string(),
+            _ => e.to_string(),
         };
         let code = e.exit_code();
         let mut object = serde_json::Map::new();

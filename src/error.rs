@@ -1,124 +1,45 @@
-//! The one error type, its exit-code table and the messages users read.
+//! The one error shape (jj's `CommandError`): a kind, which gives the exit code; the
+//! message users read after `sfrefresh: error: `, built where the failure is known; at
+//! most one hint. The exit-code table and the one severity order are here too.
 
 use std::borrow::Cow;
 use std::fmt;
 
-use crate::clock::human;
+/// What kind of failure ended the run: the exit code, and whether the token location
+/// goes in front of the message (`At`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// A bad flag, value or missing option (exit 2). Nothing was sent.
+    Usage,
+    /// The token file cannot be used or saved (exit 3); the message names it.
+    TokenFile,
+    /// What was asked for on stdout, or the `--metrics-file`, could not be written (exit 3).
+    Output,
+    /// The server, the network, the proxy or TLS failed, or an answer settles nothing
+    /// (exit 4): usually passes by itself.
+    Network,
+    /// The server or the user said no: a refused grant, revocation or login (exit 5).
+    Refused,
+    /// `exec` could not start COMMAND (126), or did not find it (127), as a shell says.
+    CannotRun { not_found: bool },
+    /// Problems already said on stderr one by one (`status` over several files): only
+    /// the exit code is left to give.
+    Reported(u8),
+}
 
 /// Everything that can end a run early. `Display` is the line printed after
-/// `sfrefresh: error: `; `hint()` is the optional next step printed after it.
+/// `sfrefresh: error: `; `hint()` the optional next step printed after it.
 #[derive(Debug)]
-pub(crate) enum Error {
-    /// A bad flag, value or missing option (exit 2). Nothing was sent. `help` adds the
-    /// "run --help" hint, for messages that do not already say what to do.
-    Usage { message: String, help: bool },
-    /// The token file cannot be used or saved (exit 3).
-    TokenFile { path: String, problem: String },
-    /// What was asked for on stdout, or the `--metrics-file`, could not be written (exit 3).
-    Output { problem: String },
-    /// No connection to the endpoint, or it broke before any answer (exit 4).
-    Unreachable {
-        url: String,
-        detail: String,
-        attempts: u32,
-    },
-    /// The proxy itself could not be reached (exit 4).
-    ProxyUnreachable {
-        proxy: String,
-        detail: String,
-        attempts: u32,
-    },
-    /// The proxy refused the tunnel: 407 (never retried) or another status (exit 4).
-    ProxyRefused {
-        proxy: String,
-        status: u16,
-        attempts: u32,
-    },
-    /// The server's certificate was not trusted (exit 4).
-    Tls { url: String, detail: String },
-    /// The `--timeout` deadline passed before any answer (exit 4).
-    Timeout {
-        url: String,
-        timeout: std::time::Duration,
-        attempts: u32,
-    },
-    /// A transient HTTP failure (5xx, 429, concurrent refresh) that outlived the retries (exit 4).
-    Transient {
-        url: String,
-        status: u16,
-        detail: String,
-        attempts: u32,
-    },
-    /// A 3xx: credentials are never re-sent elsewhere (exit 4).
-    Redirect {
-        url: String,
-        status: u16,
-        location: String,
-    },
-    /// A 404/405 or an HTML page: the URL is not a token endpoint (exit 4).
-    WrongEndpoint {
-        url: String,
-        status: u16,
-        detail: String,
-    },
-    /// The server started answering, but the answer could not be read (exit 4). Never
-    /// retried: a rotating server may already have consumed the refresh token.
-    Unreadable { url: String, detail: String },
-    /// An answer that cannot be used: non-200 2xx, or a 200 that is not a token (exit 4).
-    BadAnswer {
-        url: String,
-        status: u16,
-        detail: String,
-    },
-    /// The signature in the answer does not match (exit 4).
-    Signature { url: String },
-    /// The server refused the grant with a 4xx (exit 5).
-    Refused {
-        url: String,
-        status: u16,
-        oauth: Option<OAuthError>,
-        body: String,
-    },
-    /// A verb's request that the server answered with a clear no (exit 5): a refused
-    /// revocation, an access token the identity URL calls invalid. `what` is the verdict
-    /// in the verb's words, server text already redacted and sanitised.
-    Denied {
-        url: String,
-        status: u16,
-        what: String,
-        hint: &'static str,
-    },
-    /// A verb's request whose answer settles nothing (exit 4): not the endpoint it
-    /// should be, or a status that the verb cannot read as yes or no.
-    Inconclusive {
-        url: String,
-        status: u16,
-        what: String,
-        hint: &'static str,
-    },
-    /// Problems already said on stderr, one by one (`status` over several files): only
-    /// the exit code is left to give, the highest of theirs.
-    Reported { code: u8 },
-    /// `exec` could not start COMMAND: 127 when it was not found, 126 otherwise, as a
-    /// shell says it.
-    CannotRun {
-        command: String,
-        problem: String,
-        not_found: bool,
-    },
-    /// `login` was turned down by the user or the server: denied, an expired device
-    /// code, an error on the browser's redirect, a refused grant (exit 5). `what` is the
-    /// whole message, server text already redacted and sanitised; `oauth` picks the hint.
-    LoginRefused {
-        what: String,
-        oauth: Option<OAuthError>,
-    },
-    /// `login` could not finish: the user did not approve within `--timeout`, or the
-    /// browser's redirect cannot be trusted (a wrong `state`) (exit 4).
-    LoginAborted {
-        what: String,
-        hint: Cow<'static, str>,
-    },
+pub(crate) struct Error {
+    kind: Kind,
+    /// The message; for `Kind::TokenFile` the problem, after "token file FILE: ".
+    message: String,
+    hint: Option<Cow<'static, str>>,
+    /// The token file a `Kind::TokenFile` message is about.
+    file: Option<String>,
+    /// The OAuth error a server refused with (RFC 6749 §5.2): the device flow polls on
+    /// `authorization_pending` and `slow_down`. Boxed: rare, and it keeps `Error` small.
+    oauth: Option<Box<OAuthError>>,
 }
 
 /// RFC 6749 §5.2 error answer, already redacted and sanitised for display.
@@ -139,6 +60,16 @@ impl fmt::Display for OAuthError {
 
 impl std::error::Error for Error {}
 
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.kind, &self.file) {
+            (Kind::TokenFile, Some(file)) => write!(f, "token file {file}: {}", self.message),
+            (Kind::Reported(code), _) => write!(f, "exit code {code}, for the problems above"),
+            _ => f.write_str(&self.message),
+        }
+    }
+}
+
 /// An error of a run over one token location, as printed: the location first, so a
 /// cron mail or a terminal says which token family failed, as the many-file lines do.
 /// Not put before an error that already names it (the token file's own problem) or is
@@ -150,13 +81,10 @@ pub(crate) struct At<'a> {
 
 impl fmt::Display for At<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let about = |l: &str| match self.error {
-            Error::Usage { .. }
-            | Error::Output { .. }
-            | Error::CannotRun { .. }
-            | Error::Reported { .. } => false,
-            Error::TokenFile { path, .. } => path != l,
-            _ => true,
+        let about = |l: &str| match self.error.kind {
+            Kind::Usage | Kind::Output | Kind::CannotRun { .. } | Kind::Reported(_) => false,
+            Kind::TokenFile => self.error.file.as_deref() != Some(l),
+            Kind::Network | Kind::Refused => true,
         };
         match self.location {
             Some(l) if about(l) => write!(f, "{l}: {}", self.error),
@@ -166,136 +94,117 @@ impl fmt::Display for At<'_> {
 }
 
 impl Error {
+    fn new(kind: Kind, message: impl Into<String>) -> Error {
+        Error {
+            kind,
+            message: message.into(),
+            hint: None,
+            file: None,
+            oauth: None,
+        }
+    }
+
     /// A usage error whose message says what to do.
     pub(crate) fn usage(message: impl Into<String>) -> Error {
-        Error::Usage {
-            message: message.into(),
-            help: false,
-        }
+        Error::new(Kind::Usage, message)
     }
 
     /// A usage error best followed by "run --help".
     pub(crate) fn usage_help(message: impl Into<String>) -> Error {
-        Error::Usage {
-            message: message.into(),
-            help: true,
+        Error::usage(message).hinted("run 'sfrefresh --help' for the options")
+    }
+
+    /// The token file `path` cannot be used or saved: "token file PATH: PROBLEM".
+    pub(crate) fn token_file(path: &str, problem: impl Into<String>) -> Error {
+        Error {
+            file: Some(path.to_string()),
+            ..Error::new(Kind::TokenFile, problem)
         }
     }
 
-    pub(crate) fn token_file(path: &str, problem: impl Into<String>) -> Error {
-        Error::TokenFile {
-            path: path.to_string(),
-            problem: problem.into(),
+    /// What was asked for on stdout, or the metrics file, could not be written.
+    pub(crate) fn output(problem: impl Into<String>) -> Error {
+        Error::new(Kind::Output, problem)
+    }
+
+    /// A server, network, proxy or TLS failure, or an answer that settles nothing.
+    pub(crate) fn network(message: impl Into<String>) -> Error {
+        Error::new(Kind::Network, message)
+    }
+
+    /// A clear no from the server or the user; `oauth` is the server's OAuth error.
+    pub(crate) fn refused(message: impl Into<String>, oauth: Option<OAuthError>) -> Error {
+        Error {
+            oauth: oauth.map(Box::new),
+            ..Error::new(Kind::Refused, message)
         }
+    }
+
+    /// `exec` could not run `command`.
+    pub(crate) fn cannot_run(command: &str, problem: &str, not_found: bool) -> Error {
+        let e = Error::new(
+            Kind::CannotRun { not_found },
+            format!("cannot run {command}: {problem}"),
+        );
+        match not_found {
+            true => e.hinted("check the command's name, and PATH; the token file is saved"),
+            false => e,
+        }
+    }
+
+    /// Problems already reported one by one, ending the run with `code`.
+    pub(crate) fn reported(code: u8) -> Error {
+        Error::new(Kind::Reported(code), "")
+    }
+
+    /// The same error with `hint` as its next step (one: a later hint replaces it).
+    pub(crate) fn hinted(mut self, hint: impl Into<Cow<'static, str>>) -> Error {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The same error with what it means for the token family said after it
+    /// ("…; the refresh token was revoked all the same…").
+    pub(crate) fn noting(mut self, note: &str) -> Error {
+        self.message = format!("{}; {note}", self.message);
+        self
+    }
+
+    pub(crate) fn kind(&self) -> Kind {
+        self.kind
+    }
+
+    /// The token file a token-file error names.
+    pub(crate) fn file(&self) -> Option<&str> {
+        self.file.as_deref()
+    }
+
+    /// The message without "token file FILE: " (the problem itself).
+    pub(crate) fn problem(&self) -> &str {
+        &self.message
+    }
+
+    pub(crate) fn oauth(&self) -> Option<&OAuthError> {
+        self.oauth.as_deref()
     }
 
     /// The exit-code table, in one place (README, `--help` and the man page repeat it).
     /// Exit 1 is left to what no error here describes (a panic aborts with SIGABRT).
     pub(crate) fn exit_code(&self) -> u8 {
-        match self {
-            Error::Usage { .. } => 2,
-            Error::TokenFile { .. } | Error::Output { .. } => 3,
-            Error::Unreachable { .. }
-            | Error::ProxyUnreachable { .. }
-            | Error::ProxyRefused { .. }
-            | Error::Tls { .. }
-            | Error::Timeout { .. }
-            | Error::Transient { .. }
-            | Error::Redirect { .. }
-            | Error::WrongEndpoint { .. }
-            | Error::Unreadable { .. }
-            | Error::BadAnswer { .. }
-            | Error::Signature { .. }
-            | Error::Inconclusive { .. }
-            | Error::LoginAborted { .. } => 4,
-            Error::Refused { .. } | Error::Denied { .. } | Error::LoginRefused { .. } => 5,
-            Error::CannotRun {
-                not_found: true, ..
-            } => 127,
-            Error::CannotRun { .. } => 126,
-            Error::Reported { code } => *code,
+        match self.kind {
+            Kind::Usage => 2,
+            Kind::TokenFile | Kind::Output => 3,
+            Kind::Network => 4,
+            Kind::Refused => 5,
+            Kind::CannotRun { not_found: true } => 127,
+            Kind::CannotRun { not_found: false } => 126,
+            Kind::Reported(code) => code,
         }
     }
 
-    /// The same failure after `attempts` tries, for the final message.
-    pub(crate) fn after_attempts(self, n: u32) -> Error {
-        match self {
-            Error::Unreachable { url, detail, .. } => Error::Unreachable {
-                url,
-                detail,
-                attempts: n,
-            },
-            Error::ProxyUnreachable { proxy, detail, .. } => Error::ProxyUnreachable {
-                proxy,
-                detail,
-                attempts: n,
-            },
-            Error::ProxyRefused { proxy, status, .. } => Error::ProxyRefused {
-                proxy,
-                status,
-                attempts: n,
-            },
-            Error::Timeout { url, timeout, .. } => Error::Timeout {
-                url,
-                timeout,
-                attempts: n,
-            },
-            Error::Transient {
-                url,
-                status,
-                detail,
-                ..
-            } => Error::Transient {
-                url,
-                status,
-                detail,
-                attempts: n,
-            },
-            other => other,
-        }
-    }
-
-    /// What the user should do next, when there is something better than the message itself.
+    /// What the user should do next, when there is something better than the message.
     pub(crate) fn hint(&self) -> Option<&str> {
-        match self {
-            Error::Usage { help: true, .. } => Some("run 'sfrefresh --help' for the options"),
-            Error::Tls { .. } => Some(
-                "this is a TLS trust problem: if a proxy or private CA signs the certificate, \
-                 pass its PEM file with --cacert (or SSL_CERT_FILE)",
-            ),
-            Error::Redirect { .. } => Some(
-                "redirects are not followed so credentials are never sent elsewhere: \
-                 point --token-url at the final endpoint",
-            ),
-            Error::WrongEndpoint { .. } => Some(
-                "this URL is not an OAuth token endpoint: check --token-url, --login-url \
-                 (or SF_TOKEN_URL / SF_LOGIN_URL) and the token file's \"id\"",
-            ),
-            Error::Unreadable { .. } => Some(
-                "do not simply run it again if the server rotates refresh tokens: first check \
-                 whether the token file still works (a replayed token can revoke the whole family)",
-            ),
-            Error::ProxyRefused { status: 407, .. } => Some(
-                "check the proxy user and password (http://user:password@host:port; \
-                 percent-encode special characters); it was not retried so a wrong password \
-                 cannot lock the account",
-            ),
-            Error::ProxyUnreachable { .. } => {
-                Some("check the proxy address, or bypass it with --no-proxy or NO_PROXY")
-            }
-            Error::Signature { .. } => Some(
-                "check that the client secret belongs to this Connected App or External \
-                 Client App; nothing was saved",
-            ),
-            Error::Refused { oauth, .. } => Some(refusal_hint(oauth.as_ref())),
-            Error::Denied { hint, .. } | Error::Inconclusive { hint, .. } => Some(hint),
-            Error::CannotRun {
-                not_found: true, ..
-            } => Some("check the command's name, and PATH; the token file is saved"),
-            Error::LoginRefused { oauth, .. } => Some(login_hint(oauth.as_ref())),
-            Error::LoginAborted { hint, .. } => Some(hint.as_ref()),
-            _ => None,
-        }
+        self.hint.as_deref()
     }
 }
 
@@ -310,7 +219,7 @@ pub(crate) fn refusal_words(oauth: Option<&OAuthError>, body: &str) -> String {
     }
 }
 
-fn refusal_hint(oauth: Option<&OAuthError>) -> &'static str {
+pub(crate) fn refusal_hint(oauth: Option<&OAuthError>) -> &'static str {
     let Some(o) = oauth else {
         return "the server refused the request: check the endpoint, the client id and \
                 secret, and the token file";
@@ -388,7 +297,7 @@ fn refusal_hint(oauth: Option<&OAuthError>) -> &'static str {
 
 /// A login's refusals: the device flow's own answers and the grants a login asks for,
 /// then everything a refresh can meet.
-fn login_hint(oauth: Option<&OAuthError>) -> &'static str {
+pub(crate) fn login_hint(oauth: Option<&OAuthError>) -> &'static str {
     match oauth.map(|o| o.error.as_str()) {
         Some("access_denied") => {
             "the login was denied on the approval page; run it again and choose Allow"
@@ -403,134 +312,6 @@ fn login_hint(oauth: Option<&OAuthError>) -> &'static str {
              user)"
         }
         _ => refusal_hint(oauth),
-    }
-}
-
-fn after(attempts: u32) -> String {
-    if attempts > 1 {
-        format!(" (after {attempts} attempts)")
-    } else {
-        String::new()
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Usage { message, .. } => f.write_str(message),
-            Error::TokenFile { path, problem } => write!(f, "token file {path}: {problem}"),
-            Error::Output { problem } => f.write_str(problem),
-            Error::Unreachable {
-                url,
-                detail,
-                attempts,
-            } => write!(f, "cannot reach {url}: {detail}{}", after(*attempts)),
-            Error::ProxyUnreachable {
-                proxy,
-                detail,
-                attempts,
-            } => write!(
-                f,
-                "cannot reach the proxy {proxy}: {detail}{}",
-                after(*attempts)
-            ),
-            Error::ProxyRefused {
-                proxy, status: 407, ..
-            } => write!(f, "proxy authentication failed at {proxy} (HTTP 407)"),
-            Error::ProxyRefused {
-                proxy,
-                status,
-                attempts,
-            } => write!(
-                f,
-                "the proxy {proxy} refused the connection (HTTP {status}){}",
-                after(*attempts)
-            ),
-            Error::Tls { url, detail } => {
-                write!(f, "TLS failure talking to {url}: {detail}")
-            }
-            Error::Timeout {
-                url,
-                timeout,
-                attempts,
-            } => write!(
-                f,
-                "no complete answer from {url} within the {} --timeout{}",
-                human(*timeout),
-                after(*attempts)
-            ),
-            Error::Transient {
-                url,
-                status,
-                detail,
-                attempts,
-            } => {
-                write!(f, "{url} answered HTTP {status}{}", after(*attempts))?;
-                if !detail.is_empty() {
-                    write!(f, ": {detail}")?;
-                }
-                Ok(())
-            }
-            Error::Redirect {
-                url,
-                status,
-                location,
-            } => write!(f, "{url} answered HTTP {status}, a redirect to {location}"),
-            Error::WrongEndpoint {
-                url,
-                status,
-                detail,
-            } => {
-                write!(
-                    f,
-                    "{url} is not a token endpoint: it answered HTTP {status}"
-                )?;
-                if !detail.is_empty() {
-                    write!(f, ": {detail}")?;
-                }
-                Ok(())
-            }
-            Error::Unreadable { url, detail } => write!(
-                f,
-                "{url} answered, but the answer could not be read ({detail}); nothing was \
-                 saved, and a server that rotates refresh tokens may already have consumed \
-                 the refresh token"
-            ),
-            Error::BadAnswer {
-                url,
-                status,
-                detail,
-            } => write!(
-                f,
-                "{url} answered HTTP {status} but {detail}; nothing was saved"
-            ),
-            Error::Signature { url } => write!(
-                f,
-                "signature mismatch in the answer from {url}: the answer may have been tampered with"
-            ),
-            Error::Refused {
-                url,
-                status,
-                oauth,
-                body,
-            } => {
-                let why = refusal_words(oauth.as_ref(), body);
-                write!(f, "{url} refused the refresh (HTTP {status}){why}")
-            }
-            Error::Denied {
-                url, status, what, ..
-            }
-            | Error::Inconclusive {
-                url, status, what, ..
-            } => write!(f, "{url} answered HTTP {status}: {what}"),
-            Error::CannotRun {
-                command, problem, ..
-            } => write!(f, "cannot run {command}: {problem}"),
-            Error::Reported { code } => write!(f, "exit code {code}, for the problems above"),
-            Error::LoginRefused { what, .. } | Error::LoginAborted { what, .. } => {
-                f.write_str(what)
-            }
-        }
     }
 }
 
@@ -550,30 +331,12 @@ pub(crate) fn most_serious(a: u8, b: u8) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
-    fn refused(description: &str) -> Error {
-        Error::Refused {
-            url: "https://login.salesforce.com/services/oauth2/token".into(),
-            status: 400,
-            oauth: Some(OAuthError {
-                error: "invalid_grant".into(),
-                description: Some(description.into()),
-            }),
-            body: String::new(),
-        }
-    }
-
-    #[test]
-    fn oauth_error_reads_like_rfc_6749() {
-        let e = refused("expired access/refresh token");
-        assert_eq!(
-            e.to_string(),
-            "https://login.salesforce.com/services/oauth2/token refused the refresh (HTTP 400): \
-             invalid_grant: expired access/refresh token"
-        );
-        assert_eq!(e.exit_code(), 5);
-        assert!(e.hint().unwrap().contains("authorise again"));
+    fn refused(description: &str) -> &'static str {
+        refusal_hint(Some(&OAuthError {
+            error: "invalid_grant".into(),
+            description: Some(description.into()),
+        }))
     }
 
     #[test]
@@ -588,7 +351,7 @@ mod tests {
             "something new",
         ]
         .iter()
-        .map(|d| refused(d).hint().unwrap().to_string())
+        .map(|d| refused(d).to_string())
         .collect();
         let mut unique = hints.clone();
         unique.sort();
@@ -613,65 +376,35 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_the_table() {
-        let url = || "u".to_string();
         assert_eq!(Error::usage("x").exit_code(), 2);
         assert_eq!(Error::token_file("f", "x").exit_code(), 3);
-        let fours = [
-            Error::Unreachable {
-                url: url(),
-                detail: String::new(),
-                attempts: 1,
-            },
-            Error::Timeout {
-                url: url(),
-                timeout: Duration::from_secs(1),
-                attempts: 1,
-            },
-            Error::Redirect {
-                url: url(),
-                status: 302,
-                location: String::new(),
-            },
-            Error::Unreadable {
-                url: url(),
-                detail: String::new(),
-            },
-            Error::Signature { url: url() },
-        ];
-        assert!(fours.iter().all(|e| e.exit_code() == 4));
+        assert_eq!(Error::output("x").exit_code(), 3);
+        assert_eq!(Error::network("x").exit_code(), 4);
+        assert_eq!(Error::refused("x", None).exit_code(), 5);
+        assert_eq!(Error::cannot_run("c", "x", false).exit_code(), 126);
+        assert_eq!(Error::cannot_run("c", "x", true).exit_code(), 127);
+        assert_eq!(Error::reported(3).exit_code(), 3);
     }
 
     #[test]
-    fn attempts_are_mentioned_only_when_there_were_retries() {
-        let e = |attempts| Error::Transient {
-            url: "u".into(),
-            status: 503,
-            detail: String::new(),
-            attempts,
-        };
-        assert_eq!(e(1).to_string(), "u answered HTTP 503");
-        assert_eq!(e(3).to_string(), "u answered HTTP 503 (after 3 attempts)");
+    fn a_location_is_named_once() {
+        let shown = |location, e: &Error| At { location, error: e }.to_string();
+        let own = Error::token_file("t.json", "does not exist");
         assert_eq!(
-            e(1).after_attempts(2).to_string(),
-            "u answered HTTP 503 (after 2 attempts)"
+            shown(Some("t.json"), &own),
+            "token file t.json: does not exist"
         );
-    }
-
-    #[test]
-    fn no_status_is_invented() {
-        let e = Error::Unreadable {
-            url: "u".into(),
-            detail: "its headers are malformed".into(),
-        };
-        assert!(!e.to_string().contains("HTTP 0"), "{e}");
-        let e = Error::ProxyRefused {
-            proxy: "http://***@p:1".into(),
-            status: 407,
-            attempts: 1,
-        };
         assert_eq!(
-            e.to_string(),
-            "proxy authentication failed at http://***@p:1 (HTTP 407)"
+            shown(Some("link.json"), &own),
+            "link.json: token file t.json: does not exist"
         );
+        let down = Error::network("cannot reach u: connection refused");
+        assert_eq!(
+            shown(Some("t.json"), &down),
+            "t.json: cannot reach u: connection refused"
+        );
+        assert_eq!(shown(Some("t.json"), &Error::usage("bad")), "bad");
+        let noted = own.noting("remove it by hand");
+        assert_eq!(noted.problem(), "does not exist; remove it by hand");
     }
 }

@@ -103,9 +103,5 @@ fn cannot_run(program: &OsString, e: &io::Error) -> Error {
         io::ErrorKind::PermissionDenied => "permission denied (not an executable file?)".into(),
         _ => io_words(e),
     };
-    Error::CannotRun {
-        command: shown_command(program),
-        problem,
-        not_found,
-    }
+    Error::cannot_run(&shown_command(program), &problem, not_found)
 }

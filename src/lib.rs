@@ -61,7 +61,7 @@ pub fn main_entry() -> ExitCode {
 }
 
 fn fail(location: Option<&str>, e: &Error) -> ExitCode {
-    if !matches!(e, Error::Reported { .. }) {
+    if !matches!(e.kind(), error::Kind::Reported(_)) {
         report_error(location, e);
     }
     ExitCode::from(e.exit_code())

@@ -124,11 +124,11 @@ impl Metrics {
     /// file, that the file can be written: its temp file can be created beside it, and
     /// the path is not a directory, which the rename could not replace.
     pub(crate) fn check_writable(&self) -> Result<(), Error> {
-        let fail = |why: String| Error::Output {
-            problem: format!(
+        let fail = |why: String| {
+            Error::output(format!(
                 "the --metrics-file {} cannot be written: {why}; nothing was sent",
                 self.path.display()
-            ),
+            ))
         };
         // Not followed: rename replaces a symlink itself, even one to a directory.
         if fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_dir()) {

@@ -4,7 +4,7 @@
 use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::answer::{self, BodyError, Failure, Head, Outcome, Where};
+use crate::answer::{self, Asking, BodyError, Failure, Head, Outcome, Where};
 use crate::client::Credentials;
 use crate::clock::{human, random_u64};
 use crate::error::At;
@@ -70,6 +70,8 @@ pub(crate) struct Policy<'a> {
     pub(crate) timeout: Duration,
     pub(crate) retries: u32,
     pub(crate) about: Option<&'a str>,
+    /// What a refusal refuses: a refresh, or a login.
+    pub(crate) asking: Asking,
 }
 
 /// A token request that failed; `keep` holds a 200's body that may carry a live
@@ -126,6 +128,7 @@ pub(crate) fn send<T>(
         url: call.url,
         proxy: call.proxy,
         timeout: policy.timeout,
+        asking: policy.asking,
     };
     let total = policy.retries + 1;
     let mut attempt = 0;
@@ -134,7 +137,7 @@ pub(crate) fn send<T>(
         let remaining = policy.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             let failure = Failure::TimedOut { answered: false };
-            return Err(failed(failure.into_error(&at, attempt - 1), None));
+            return Err(failed(failure.to_error(&at, attempt - 1), None));
         }
         // A hung attempt must leave time for the next one; the last gets all that is left.
         let share = (remaining / (total - attempt + 1)).max(remaining.min(Duration::from_secs(3)));
@@ -156,16 +159,16 @@ pub(crate) fn send<T>(
             Outcome::Failed { failure, keep } => (failure, keep),
         };
         if !failure.retryable() || attempt >= total {
-            return Err(failed(failure.into_error(&at, attempt), keep));
+            return Err(failed(failure.to_error(&at, attempt), keep));
         }
         let wait = failure.wait().unwrap_or_else(|| backoff(attempt));
-        let error = failure.into_error(&at, 1);
+        let error = failure.to_error(&at, 1);
         if Instant::now() + wait >= policy.deadline {
             log.step(format_args!(
                 "a retry in {} would pass the --timeout deadline; giving up",
                 human(wait)
             ));
-            return Err(failed(error.after_attempts(attempt), None));
+            return Err(failed(failure.to_error(&at, attempt), None));
         }
         // Every retry is said unless -q, as curl does: a 503 retried in 300 ms is
         // still a failure someone watching the run should see.

@@ -108,13 +108,11 @@ fn env_line(name: &str, value: &str) -> Result<String, String> {
 pub(crate) fn emit(bytes: &[u8], saved: &str) -> Result<(), Error> {
     let mut out = io::stdout().lock();
     match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::Output {
-            problem: format!(
-                "the output could not be written to stdout: {} (the token file {saved} is \
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(Error::output(format!(
+            "the output could not be written to stdout: {} (the token file {saved} is \
                  saved)",
-                io_words(&e)
-            ),
-        }),
+            io_words(&e)
+        ))),
         _ => Ok(()),
     }
 }

@@ -8,6 +8,7 @@ use crate::answer::Answer;
 use crate::clock::{human, now_ms};
 use crate::endpoint::{self, Endpoint};
 use crate::error::Error;
+use crate::error::Kind;
 use crate::grant::GrantOpts;
 use crate::grant::{self, Renewal};
 use crate::net;
@@ -157,8 +158,8 @@ pub(crate) fn refresh_file(
         .save(&text, &log)
         .map_err(|e| rescued(&target, &answer.raw, rotated_note(e, merged.rotated)))?;
     if let (Some(form), Held::File(f)) = (args.print, &target) {
-        let bytes = print::render(form, &doc, &text).map_err(|problem| Error::Output {
-            problem: format!("{problem} (the token file {} is saved)", f.shown()),
+        let bytes = print::render(form, &doc, &text).map_err(|problem| {
+            Error::output(format!("{problem} (the token file {} is saved)", f.shown()))
         })?;
         print::emit(&bytes, f.shown())?;
     }
@@ -202,8 +203,11 @@ fn finish_skip(
     match (args.print, target) {
         (_, Held::Stdio { .. }) => target.save(input, &args.common.log)?,
         (Some(form), Held::File(f)) => {
-            let bytes = print::render(form, doc, input).map_err(|problem| Error::Output {
-                problem: format!("{problem} (the token file {} is unchanged)", f.shown()),
+            let bytes = print::render(form, doc, input).map_err(|problem| {
+                Error::output(format!(
+                    "{problem} (the token file {} is unchanged)",
+                    f.shown()
+                ))
             })?;
             print::emit(&bytes, f.shown())?;
         }
@@ -265,23 +269,25 @@ fn verify_answer(c: &Common, answer: &Answer, endpoint: &Endpoint, log: &Log) ->
             ));
             Ok(())
         }
-        signature::Check::Mismatch => Err(Error::Signature {
-            url: endpoint.url.clone(),
-        }),
+        signature::Check::Mismatch => Err(Error::network(format!(
+            "signature mismatch in the answer from {}: the answer may have been tampered with",
+            endpoint.url
+        ))
+        .hinted(
+            "check that the client secret belongs to this Connected App or External Client \
+             App; nothing was saved",
+        )),
     }
 }
 
 /// A failed save after the server rotated the refresh token: say what that means.
 fn rotated_note(e: Error, rotated: bool) -> Error {
-    match e {
-        Error::TokenFile { path, problem } if rotated => Error::TokenFile {
-            path,
-            problem: format!(
-                "{problem}; the server rotated the refresh token and the new one \
-                 could not be kept in the file, so use the rescue file or authorise again"
-            ),
-        },
-        e => e,
+    match (rotated, e.kind()) {
+        (true, Kind::TokenFile) => e.noting(
+            "the server rotated the refresh token and the new one could not be kept in the \
+             file, so use the rescue file or authorise again",
+        ),
+        _ => e,
     }
 }
 

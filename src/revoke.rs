@@ -227,23 +227,25 @@ fn verdict(said: Said, url: &str, file: &str) -> Result<(), Error> {
             ));
             Ok(())
         }
-        Said::Refused { status, detail } => Err(Error::Denied {
-            url: url.to_string(),
-            status,
-            what: format!("the revocation was refused{}; {unchanged}", colon(&detail)),
-            hint: "revoking takes the same client authentication as refreshing: check \
-                   --client-id, --client-secret-file (or SF_CLIENT_SECRET) and --client-auth",
-        }),
-        Said::NotThere { status, detail } => Err(Error::Inconclusive {
-            url: url.to_string(),
-            status,
-            what: format!(
-                "this is not a revocation endpoint{}; {unchanged}",
+        Said::Refused { status, detail } => Err(Error::refused(
+            format!(
+                "{url} answered HTTP {status}: the revocation was refused{}; {unchanged}",
                 colon(&detail)
             ),
-            hint: "give the server's RFC 7009 revocation endpoint with --revoke-url (or \
-                   SF_REVOKE_URL)",
-        }),
+            None,
+        )
+        .hinted(
+            "revoking takes the same client authentication as refreshing: check \
+             --client-id, --client-secret-file (or SF_CLIENT_SECRET) and --client-auth",
+        )),
+        Said::NotThere { status, detail } => Err(Error::network(format!(
+            "{url} answered HTTP {status}: this is not a revocation endpoint{}; {unchanged}",
+            colon(&detail)
+        ))
+        .hinted(
+            "give the server's RFC 7009 revocation endpoint with --revoke-url (or \
+             SF_REVOKE_URL)",
+        )),
     }
 }
 
@@ -258,16 +260,10 @@ fn colon(detail: &str) -> String {
 /// The token is revoked but the file could not be removed or rewritten: it now holds
 /// only dead tokens, which the message says.
 fn revoked_all_the_same(e: Error) -> Error {
-    match e {
-        Error::TokenFile { path, problem } => Error::TokenFile {
-            path,
-            problem: format!(
-                "{problem}; the refresh token was revoked all the same, so the file holds \
-                 only dead tokens: remove it by hand"
-            ),
-        },
-        e => e,
-    }
+    e.noting(
+        "the refresh token was revoked all the same, so the file holds only dead tokens: \
+         remove it by hand",
+    )
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use ureq::http::Uri;
 
-use crate::answer::{self, Answer};
+use crate::answer::{self, Answer, Asking};
 use crate::client::Credentials;
 use crate::endpoint::EndpointOpts;
 use crate::error::Error;
@@ -40,6 +40,7 @@ pub(crate) struct Session<'a> {
     pub(crate) common: &'a Common,
     deadline: Instant,
     about: Option<&'a str>,
+    asking: Asking,
     redactor: Redactor,
 }
 
@@ -54,7 +55,16 @@ impl<'a> Session<'a> {
             common,
             deadline,
             about,
+            asking: Asking::Refresh,
             redactor,
+        }
+    }
+
+    /// A login's session: a refusal reads "refused the login", with a login's hints.
+    pub(crate) fn for_login(self) -> Self {
+        Session {
+            asking: Asking::Login,
+            ..self
         }
     }
 
@@ -122,6 +132,7 @@ impl<'a> Session<'a> {
             timeout: self.common.timeout,
             retries: self.common.retries,
             about: self.about,
+            asking: self.asking,
         };
         oauth::send(
             http,

@@ -12,6 +12,7 @@ use crate::answer::{self, BodyError, Failure, Head, Outcome};
 
 use crate::clock::{human, now_ms};
 use crate::endpoint;
+use crate::error::Kind;
 use crate::error::{Error, most_serious};
 use crate::oauth::Call;
 use crate::print::usable_token;
@@ -72,7 +73,7 @@ pub(crate) fn run(args: &StatusArgs) -> Result<(), Error> {
     }
     match worst {
         0 => Ok(()),
-        code => Err(Error::Reported { code }),
+        code => Err(Error::reported(code)),
     }
 }
 
@@ -84,12 +85,10 @@ fn write_out(bytes: &[u8]) -> Result<bool, Error> {
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Ok(()) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
-        Err(e) => Err(Error::Output {
-            problem: format!(
-                "the status could not be written to stdout: {}",
-                io_words(&e)
-            ),
-        }),
+        Err(e) => Err(Error::output(format!(
+            "the status could not be written to stdout: {}",
+            io_words(&e)
+        ))),
     }
 }
 
@@ -293,29 +292,35 @@ fn check(args: &StatusArgs, file: &str, doc: &Doc) -> (Option<Checked>, Option<E
         Ok(Seen::Valid { user }) => (checked("valid", Some(200), user), None),
         Ok(Seen::Invalid { status, detail }) => (
             checked("invalid", Some(status), None),
-            Some(Error::Denied {
-                url: url.clone(),
-                status,
-                what: format!("the access token is invalid{}", paren(&detail)),
-                hint: "refresh the token file (sfrefresh TOKEN_FILE); if that is refused \
-                       too, authorise again",
-            }),
+            Some(
+                Error::refused(
+                    format!(
+                        "{url} answered HTTP {status}: the access token is invalid{}",
+                        paren(&detail)
+                    ),
+                    None,
+                )
+                .hinted(
+                    "refresh the token file (sfrefresh TOKEN_FILE); if that is refused too, \
+                     authorise again",
+                ),
+            ),
         ),
         Ok(Seen::Unexpected { status, detail }) => (
             checked("unknown", Some(status), None),
-            Some(Error::Inconclusive {
-                url: url.clone(),
-                status,
-                what: format!(
-                    "neither 200 (the token works) nor 401/403 (it does not), so the \
-                     check cannot tell{}",
+            Some(
+                Error::network(format!(
+                    "{url} answered HTTP {status}: neither 200 (the token works) nor 401/403 \
+                     (it does not), so the check cannot tell{}",
                     paren(&detail)
+                ))
+                .hinted(
+                    "check the identity URL: the token file's \"id\" (Salesforce), or \
+                     --userinfo-url (the OpenID Connect userinfo endpoint of other servers)",
                 ),
-                hint: "check the identity URL: the token file's \"id\" (Salesforce), or \
-                       --userinfo-url (the OpenID Connect userinfo endpoint of other servers)",
-            }),
+            ),
         ),
-        Err(e @ (Error::Usage { .. } | Error::TokenFile { .. })) => (None, Some(e)),
+        Err(e) if matches!(e.kind(), Kind::Usage | Kind::TokenFile) => (None, Some(e)),
         Err(e) => (checked("unknown", None, None), Some(e)),
     }
 }

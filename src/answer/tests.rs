@@ -31,8 +31,9 @@ fn error(o: Outcome) -> Error {
         url: "https://h/t",
         proxy: None,
         timeout: Duration::from_secs(30),
+        asking: Asking::Refresh,
     };
-    failure(o).into_error(&at, 1)
+    failure(o).to_error(&at, 1)
 }
 
 #[test]
@@ -164,4 +165,66 @@ fn retry_after_forms() {
         parse_http_date("Sat, 29 Feb 2020 12:00:00 GMT"),
         Some(1_582_977_600)
     );
+}
+
+fn at(asking: Asking) -> Where<'static> {
+    Where {
+        url: "u",
+        proxy: Some("http://***@p:1"),
+        timeout: Duration::from_secs(30),
+        asking,
+    }
+}
+
+#[test]
+fn attempts_are_mentioned_only_when_there_were_retries() {
+    let f = Failure::Transient {
+        status: 503,
+        detail: String::new(),
+        after: None,
+    };
+    let at = at(Asking::Refresh);
+    assert_eq!(f.to_error(&at, 1).to_string(), "u answered HTTP 503");
+    assert_eq!(
+        f.to_error(&at, 3).to_string(),
+        "u answered HTTP 503 (after 3 attempts)"
+    );
+}
+
+#[test]
+fn no_status_is_invented() {
+    let at = at(Asking::Refresh);
+    let e = Failure::Unreadable("its headers are malformed".into()).to_error(&at, 1);
+    assert!(!e.to_string().contains("HTTP 0"), "{e}");
+    let e = Failure::ProxyRefused(407).to_error(&at, 2);
+    assert_eq!(
+        e.to_string(),
+        "proxy authentication failed at http://***@p:1 (HTTP 407)"
+    );
+    assert!(e.hint().is_some_and(|h| h.contains("not retried")));
+}
+
+#[test]
+fn a_refusal_reads_like_rfc_6749_in_the_words_of_what_was_asked() {
+    let f = Failure::Refused {
+        status: 400,
+        oauth: Some(OAuthError {
+            error: "invalid_grant".into(),
+            description: Some("expired access/refresh token".into()),
+        }),
+        body: String::new(),
+    };
+    let e = f.to_error(&at(Asking::Refresh), 1);
+    assert_eq!(
+        e.to_string(),
+        "u refused the refresh (HTTP 400): invalid_grant: expired access/refresh token"
+    );
+    assert_eq!(e.exit_code(), 5);
+    assert!(e.hint().is_some_and(|h| h.contains("authorise again")));
+    let e = f.to_error(&at(Asking::Login), 1);
+    assert!(
+        e.to_string().starts_with("u refused the login (HTTP 400)"),
+        "{e}"
+    );
+    assert_eq!(e.oauth().map(|o| o.error.as_str()), Some("invalid_grant"));
 }

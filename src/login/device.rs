@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{Talk, refusal};
+use super::Talk;
 use crate::answer::{self, Answer, BodyError, Failure, Head, Outcome};
 use crate::clock::human;
 use crate::endpoint::TOKEN_PATH;
@@ -62,14 +62,9 @@ pub(super) fn run(
         fields.push(("scope", scope));
     }
     let credentials = &talk.session.common.credentials;
-    let answer = talk
-        .post(&start_url, &fields, credentials, classify_start)
-        .map_err(refusal)?;
-    let start = parse_start(&answer.doc).map_err(|detail| Error::BadAnswer {
-        url: start_url.clone(),
-        status: 200,
-        detail,
-    })?;
+    let answer = talk.post(&start_url, &fields, credentials, classify_start)?;
+    let start = parse_start(&answer.doc)
+        .map_err(|detail| crate::answer::bad_answer(&start_url, 200, &detail))?;
     talk.session.hide(&start.device_code);
     show(&start, talk);
     let poll = if salesforce {
@@ -105,7 +100,7 @@ pub(super) fn run(
                         human(interval)
                     ));
                 }
-                Poll::Stop => return Err(refusal(e)),
+                Poll::Stop => return Err(e),
             },
         }
     }
@@ -133,13 +128,11 @@ fn show(start: &Start, talk: &Talk<'_>) {
 }
 
 fn not_approved(timeout: Duration) -> Error {
-    Error::LoginAborted {
-        what: format!(
-            "the login was not approved within the {} --timeout; nothing was saved",
-            human(timeout)
-        ),
-        hint: "run the login again and approve the code sooner, or give a longer --timeout".into(),
-    }
+    Error::network(format!(
+        "the login was not approved within the {} --timeout; nothing was saved",
+        human(timeout)
+    ))
+    .hinted("run the login again and approve the code sooner, or give a longer --timeout")
 }
 
 /// What one poll's failure means to the poller.
@@ -155,12 +148,9 @@ pub(super) enum Poll {
 }
 
 pub(super) fn verdict(e: &Error) -> Poll {
-    match e {
-        Error::Refused { oauth: Some(o), .. } => match o.error.as_str() {
-            "authorization_pending" => Poll::Pending,
-            "slow_down" => Poll::SlowDown,
-            _ => Poll::Stop,
-        },
+    match e.oauth().map(|o| o.error.as_str()) {
+        Some("authorization_pending") => Poll::Pending,
+        Some("slow_down") => Poll::SlowDown,
         _ => Poll::Stop,
     }
 }
@@ -303,15 +293,13 @@ mod tests {
     }
 
     fn refused(error: &str) -> Error {
-        Error::Refused {
-            url: "u".into(),
-            status: 400,
-            oauth: Some(OAuthError {
+        Error::refused(
+            "u refused the login",
+            Some(OAuthError {
                 error: error.into(),
                 description: None,
             }),
-            body: String::new(),
-        }
+        )
     }
 
     #[test]
@@ -326,11 +314,7 @@ mod tests {
         ] {
             assert_eq!(verdict(&refused(stop)), Poll::Stop, "{stop}");
         }
-        let unreachable = Error::Unreachable {
-            url: "u".into(),
-            detail: "refused".into(),
-            attempts: 3,
-        };
+        let unreachable = Error::network("cannot reach u: refused (after 3 attempts)");
         assert_eq!(verdict(&unreachable), Poll::Stop);
     }
 

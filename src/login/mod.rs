@@ -132,8 +132,11 @@ pub(crate) fn run(args: &LoginArgs) -> Result<(), Error> {
     }
     save(&file, &text, args.force, log).map_err(|e| rescued(&file, &got.answer.raw, e))?;
     if let Some(form) = args.print {
-        let bytes = print::render(form, &doc, &text).map_err(|problem| Error::Output {
-            problem: format!("{problem} (the token file {} is saved)", file.shown()),
+        let bytes = print::render(form, &doc, &text).map_err(|problem| {
+            Error::output(format!(
+                "{problem} (the token file {} is saved)",
+                file.shown()
+            ))
         })?;
         print::emit(&bytes, file.shown())?;
     }
@@ -176,7 +179,7 @@ impl<'a> Talk<'a> {
             endpoint.url, endpoint.source
         ));
         Ok(Talk {
-            session: Session::new(c, deadline, None),
+            session: Session::new(c, deadline, None).for_login(),
             client_id,
             endpoint: endpoint.url.clone(),
         })
@@ -213,7 +216,8 @@ impl<'a> Talk<'a> {
             .map_err(|f| *f.error)
     }
 
-    /// A token from the token endpoint; a refusal is the login's.
+    /// A token from the token endpoint (a refusal reads as the login's: the session
+    /// is a login's).
     pub(super) fn token(
         &mut self,
         fields: &[(&str, &str)],
@@ -221,7 +225,6 @@ impl<'a> Talk<'a> {
     ) -> Result<Answer, Error> {
         let url = self.endpoint.clone();
         self.post(&url, fields, credentials, crate::answer::classify)
-            .map_err(refusal)
     }
 
     fn got(self, answer: Answer, minted: Option<Renewal>) -> Got {
@@ -232,25 +235,6 @@ impl<'a> Talk<'a> {
             minted,
             refresh_token: None,
         }
-    }
-}
-
-/// A server's refusal reads as the login's: "refused the login", with a login's hints.
-pub(super) fn refusal(e: Error) -> Error {
-    match e {
-        Error::Refused {
-            url,
-            status,
-            oauth,
-            body,
-        } => {
-            let why = crate::error::refusal_words(oauth.as_ref(), &body);
-            Error::LoginRefused {
-                what: format!("{url} refused the login (HTTP {status}){why}"),
-                oauth,
-            }
-        }
-        e => e,
     }
 }
 

@@ -58,7 +58,7 @@ pub(super) fn run(
     c.log.step(format_args!(
         "token endpoint {token_url} (from the SFDX auth URL's instance)"
     ));
-    let mut session = Session::new(c, deadline, None);
+    let mut session = Session::new(c, deadline, None).for_login();
     session.hide(&url.refresh_token);
     if let Some(s) = &url.secret {
         session.hide(s);

@@ -18,6 +18,7 @@ use super::Talk;
 use crate::answer::Answer;
 use crate::clock::human;
 use crate::endpoint::TOKEN_PATH;
+use crate::error::login_hint;
 use crate::error::{Error, OAuthError};
 use crate::form::form_encode;
 use crate::report::{Log, sanitize, say};
@@ -224,20 +225,16 @@ impl Listener {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Error::LoginAborted {
-                    what: format!(
-                        "the browser did not come back within the {} --timeout; nothing was \
-                         saved",
-                        human(timeout)
-                    ),
-                    hint: format!(
-                        "open the URL above in a browser on this machine (over SSH, forward \
-                         the port first: ssh -L {port}:localhost:{port} HOST), or give a \
-                         longer --timeout",
-                        port = self.port
-                    )
-                    .into(),
-                });
+                return Err(Error::network(format!(
+                    "the browser did not come back within the {} --timeout; nothing was saved",
+                    human(timeout)
+                ))
+                .hinted(format!(
+                    "open the URL above in a browser on this machine (over SSH, forward the \
+                     port first: ssh -L {port}:localhost:{port} HOST), or give a longer \
+                     --timeout",
+                    port = self.port
+                )));
             }
             for stream in self.ready(left) {
                 if let Some(result) = serve(stream, state, log) {
@@ -374,12 +371,11 @@ impl Callback {
             .as_deref()
             .is_some_and(|s| same(s.as_bytes(), state.expose().as_bytes()));
         if !ours {
-            return Err(Error::LoginAborted {
-                what: "the browser came back with a state that is not this login's, so the \
-                       redirect may be forged or stale; nothing was exchanged or saved"
-                    .into(),
-                hint: "run the login again and use the new URL it prints".into(),
-            });
+            return Err(Error::network(
+                "the browser came back with a state that is not this login's, so the \
+                 redirect may be forged or stale; nothing was exchanged or saved",
+            )
+            .hinted("run the login again and use the new URL it prints"));
         }
         if let Some(error) = self.error {
             let oauth = OAuthError {
@@ -389,18 +385,19 @@ impl Callback {
                     .map(|d| sanitize(&d))
                     .filter(|d| !d.is_empty()),
             };
-            return Err(Error::LoginRefused {
-                what: format!("the login was refused: the browser came back with {oauth}"),
-                oauth: Some(oauth),
-            });
+            let hint = login_hint(Some(&oauth));
+            return Err(Error::refused(
+                format!("the login was refused: the browser came back with {oauth}"),
+                Some(oauth),
+            )
+            .hinted(hint));
         }
         match self.code.filter(|c| !c.is_empty()) {
             Some(code) => Ok(Secret::new(code)),
-            None => Err(Error::LoginAborted {
-                what: "the browser came back with neither a code nor an error; nothing was saved"
-                    .into(),
-                hint: "run the login again".into(),
-            }),
+            None => Err(Error::network(
+                "the browser came back with neither a code nor an error; nothing was saved",
+            )
+            .hinted("run the login again")),
         }
     }
 }
@@ -499,7 +496,7 @@ mod tests {
         let e = Callback::parse("code=c&state=other")
             .judge(&st)
             .unwrap_err();
-        assert!(matches!(e, Error::LoginAborted { .. }), "{e}");
+        assert_eq!(e.kind(), crate::error::Kind::Network, "{e}");
         assert_eq!(e.exit_code(), 4);
         assert!(
             e.to_string().contains("state that is not this login's"),

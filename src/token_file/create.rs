@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::{TempFile, room_for, space_problem};
 use crate::error::Error;
+use crate::error::Kind;
 use crate::report::{Log, io_problem, io_words};
 
 /// What `create` found.
@@ -175,9 +176,9 @@ impl NewFile {
 
 /// The problem part of a token-file error, to be reworded.
 fn problem_of(e: Error) -> String {
-    match e {
-        Error::TokenFile { problem, .. } => problem,
-        other => other.to_string(),
+    match e.kind() {
+        Kind::TokenFile => e.problem().to_string(),
+        _ => e.to_string(),
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::cli::{Command, parse};
+use crate::error::Kind;
 
 fn parse_env(args: &[&str], env: &[(&str, &str)]) -> Result<Command, Error> {
     let env: Vec<(String, OsString)> = env
@@ -37,7 +38,7 @@ fn fleet(args: &[&str], env: &[(&str, &str)]) -> Option<FleetArgs> {
 
 fn usage_error(args: &[&str], env: &[(&str, &str)]) -> String {
     match parse_env(args, env) {
-        Err(Error::Usage { message, .. }) => message,
+        Err(e) if e.kind() == Kind::Usage => e.to_string(),
         Err(e) => panic!("expected a usage error, got {e}"),
         Ok(_) => panic!("expected a usage error"),
     }
@@ -329,7 +330,8 @@ fn each_flag_only_where_it_means_something() {
             }
             let env = [("SF_CLIENT_SECRET", "s")];
             match parse_env(&args, &env) {
-                Err(Error::Usage { message, .. }) if message.contains(" is only for ") => {
+                Err(e) if e.kind() == Kind::Usage && e.to_string().contains(" is only for ") => {
+                    let message = e.to_string();
                     assert!(!verbs.contains(word), "{args:?}: {message}");
                     assert!(message.starts_with(flag[0]), "{message}");
                     assert!(message.ends_with(&format!("not for 'sfrefresh {word}'")));
