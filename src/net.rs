@@ -23,8 +23,8 @@ use crate::wire::Tls;
 
 /// ureq's default is 128 KiB for each of the input and output buffers of a connection
 /// (and the TCP and TLS layers each have a pair). A token request is under 1 KiB and
-/// an answer's head usually a few hundred bytes; 16 KiB measured 23% less peak memory
-/// and half a millisecond less per run. The body is read in pieces and is capped by
+/// an answer's head usually a few hundred bytes; 16 KiB costs less memory and time
+/// (docs/benchmarks.md, "Connection buffers"). The body is read in pieces and is capped by
 /// `answer::MAX_ANSWER` alone. A head is parsed only once it is whole, and load
 /// balancers and WAFs send heads larger than this buffer (two 8 KiB cookies and a 16 KiB
 /// trace header): such an answer already consumed a rotating server's refresh token, so

@@ -317,9 +317,9 @@ impl LockedFile {
 /// root: the right to a file system's reserved blocks depends on its resuid/resgid and
 /// CAP_SYS_RESOURCE (root in a user namespace has none), and a refusal before sending
 /// loses nothing where a failed save after it needs the rescue file. Not
-/// `fallocate`: reserving and freeing blocks is journalled, measured 0.09 ms per refresh
-/// on ext4 (4% of one), and what it adds, a disk quota, is left to the save (whose
-/// failure keeps the answer in a rescue file).
+/// `fallocate`: reserving and freeing blocks is journalled, a cost measured in
+/// docs/benchmarks.md ("The space check"), and what it adds, a disk quota, is left to
+/// the save (whose failure keeps the answer in a rescue file).
 // fsblkcnt_t and f_frsize are u64 here but 32-bit on some targets, hence the casts.
 #[allow(clippy::unnecessary_cast)]
 fn room_for(file: &File, size: u64) -> io::Result<()> {
