@@ -2,7 +2,7 @@
 # Everything the build, the tests, make dist and make dist-test need, in one place,
 # installed when missing on a fresh Debian 12 machine: Debian packages (as root, or
 # through sudo), PyPI and npm packages, rustup targets, components and toolchains, and
-# cargo tools. README's "What CI installs" lists the same; tests/docs.rs checks that
+# cargo tools. docs/development.md's "What CI installs" lists the same; tests/docs.rs checks that
 # every Debian package named here is named there.
 #
 # Every package is named: installs use --no-install-recommends, so nothing arrives as

@@ -119,7 +119,7 @@ struct Checked {
 }
 
 /// Reads one file and finds out what there is to say; every problem is an error with
-/// its exit code, the file's code being the highest.
+/// its exit code, the file's code being the most serious (`error::SEVERITY`).
 fn examine(args: &StatusArgs, path: &Path) -> (Facts, Vec<Error>) {
     let mut facts = Facts {
         file: path.display().to_string(),

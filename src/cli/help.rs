@@ -210,7 +210,7 @@ ARGUMENTS:
 ";
 
 const STATUS_TAIL: &str = "\
-EXIT CODES (the highest over all files):
+EXIT CODES (the most serious over all files, in the order 3, 5, 2, 4, 0):
     0  every file is readable and can be refreshed: it holds a refresh token,
        or 'sfrefresh login' recorded a grant that mints a new token (JWT
        bearer, client credentials); and, with --check, the token works
