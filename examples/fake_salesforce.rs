@@ -8,6 +8,9 @@
 //! until killed. `--state-file` keeps a JSON snapshot (current tokens, families, every
 //! request) up to date after each request.
 
+#[path = "../tests/server.rs"]
+mod server;
+
 #[path = "../tests/fake_salesforce.rs"]
 #[allow(dead_code)] // the tests use more of it than this program does
 mod fake_salesforce;

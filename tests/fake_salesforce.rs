@@ -22,19 +22,22 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::{self, BufReader, Write};
+use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
+
+use crate::server::Unreadable::{Bad, Gone};
+use crate::server::{Listener, Options, Stream, read_request, tls_config};
 
 pub const ORG_ID: &str = "00Dfake";
 pub const USER_ID: &str = "005fake";
@@ -55,10 +58,6 @@ pub const DEVICE_VERIFICATION_PATH: &str = "/setup/connect";
 /// How far ahead a JWT's `exp` may be (Salesforce: 3 minutes), and the clock skew allowed.
 const JWT_MAX_AHEAD: u64 = 180;
 const JWT_SKEW: u64 = 10;
-const MAX_HEAD: u64 = 64 * 1024;
-const MAX_BODY: usize = 1024 * 1024;
-/// An idle keep-alive connection is closed after this long.
-const IDLE: Duration = Duration::from_secs(60);
 
 /// What the fake user does with a device authorization once the pending polls are used up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -325,11 +324,24 @@ impl Builder {
         if cfg.seeds.is_empty() {
             cfg.seeds.push(DEFAULT_REFRESH_TOKEN.into());
         }
-        let listener = TcpListener::bind(("127.0.0.1", cfg.port)).expect("bind 127.0.0.1");
-        let addr = listener.local_addr().expect("local address");
+        // Bound first, for the port the base URL names; the handler's state follows.
+        let slot: Arc<Mutex<Option<Arc<Shared>>>> = Arc::new(Mutex::new(None));
+        let serving = slot.clone();
+        let options = Options {
+            port: cfg.port,
+            tls: cfg
+                .tls
+                .then(|| tls_config("server", rustls::DEFAULT_VERSIONS)),
+            close_notify: true,
+        };
+        let listener = Listener::start(options, move |stream, number| {
+            let shared = serving.lock().ok().and_then(|s| s.clone());
+            if let Some(shared) = shared {
+                serve(stream, &shared, number);
+            }
+        });
         let scheme = if cfg.tls { "https" } else { "http" };
-        let base = format!("{scheme}://127.0.0.1:{}", addr.port());
-        let tls = cfg.tls.then(tls_config);
+        let base = format!("{scheme}://127.0.0.1:{}", listener.port());
         let mut state = State::default();
         for seed in cfg.seeds.clone() {
             let access = state.new_access();
@@ -346,59 +358,26 @@ impl Builder {
             base,
             state: Mutex::new(state),
             connections: AtomicUsize::new(0),
-            stop: AtomicBool::new(false),
             started: Instant::now(),
         });
         shared.persist(&shared.lock());
-        let server = shared.clone();
-        thread::spawn(move || accept(listener, server, tls));
-        FakeSalesforce { addr, shared }
+        if let Ok(mut s) = slot.lock() {
+            *s = Some(shared.clone());
+        }
+        FakeSalesforce {
+            addr: listener.addr,
+            shared,
+            _listener: listener,
+        }
     }
 }
 
-/// One request as the server received it.
-#[derive(Debug, Clone)]
-pub struct Request {
-    /// 1 for the first TCP connection the server accepted, 2 for the next, …
-    pub connection: usize,
-    pub method: String,
-    /// The path without the query.
-    pub path: String,
-    pub query: Vec<(String, String)>,
-    pub version: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-    /// The body decoded, when it was `application/x-www-form-urlencoded`.
-    pub form: Vec<(String, String)>,
-    /// When it arrived, since the server started.
-    pub at: Duration,
-}
+#[allow(unused_imports)] // the tests use parse_form, the example does not
+pub use crate::server::{Request, form_decode, parse_form};
 
 impl Request {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// A form field (first occurrence).
-    pub fn field(&self, name: &str) -> Option<&str> {
-        pairs_get(&self.form, name)
-    }
-
     pub fn query_param(&self, name: &str) -> Option<&str> {
         pairs_get(&self.query, name)
-    }
-
-    fn keep_alive(&self) -> bool {
-        let conn = self.header("connection").unwrap_or("").to_ascii_lowercase();
-        let tokens: Vec<&str> = conn.split(',').map(str::trim).collect();
-        if self.version == "HTTP/1.0" {
-            tokens.contains(&"keep-alive")
-        } else {
-            !tokens.contains(&"close")
-        }
     }
 
     fn to_json(&self) -> Value {
@@ -428,6 +407,8 @@ fn pairs_get<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
 pub struct FakeSalesforce {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    /// Accepts until dropped.
+    _listener: Listener,
 }
 
 impl FakeSalesforce {
@@ -648,14 +629,6 @@ impl FakeSalesforce {
     }
 }
 
-impl Drop for FakeSalesforce {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-    }
-}
-
 // ---- state ----
 
 #[derive(Debug, Default)]
@@ -751,8 +724,8 @@ struct Shared {
     cfg: Config,
     base: String,
     state: Mutex<State>,
+    /// The highest connection number served so far: TCP connections accepted.
     connections: AtomicUsize,
-    stop: AtomicBool,
     started: Instant,
 }
 
@@ -894,75 +867,11 @@ pub fn pkce_challenge(verifier: &str) -> String {
 
 // ---- the network side ----
 
-fn tls_config() -> Arc<rustls::ServerConfig> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_slice_iter(include_bytes!("certs/server.pem"))
-            .collect::<Result<_, _>>()
-            .expect("tests/certs/server.pem");
-    let key =
-        PrivateKeyDer::from_pem_slice(include_bytes!("certs/server.key")).expect("server.key");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("protocol versions")
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .expect("server certificate");
-    Arc::new(config)
-}
-
-fn accept(listener: TcpListener, shared: Arc<Shared>, tls: Option<Arc<rustls::ServerConfig>>) {
-    for stream in listener.incoming() {
-        if shared.stop.load(Ordering::SeqCst) {
-            break;
-        }
-        let Ok(stream) = stream else { continue };
-        let number = shared.connections.fetch_add(1, Ordering::SeqCst) + 1;
-        let (shared, tls) = (shared.clone(), tls.clone());
-        thread::spawn(move || {
-            let _ = stream.set_read_timeout(Some(IDLE));
-            let _ = stream.set_nodelay(true);
-            match tls {
-                None => {
-                    let mut stream = stream;
-                    serve(&mut stream, &shared, number);
-                }
-                Some(config) => {
-                    let Ok(conn) = rustls::ServerConnection::new(config) else {
-                        return;
-                    };
-                    let mut stream = rustls::StreamOwned::new(conn, stream);
-                    serve(&mut stream, &shared, number);
-                    stream.conn.send_close_notify();
-                    let _ = stream.flush();
-                }
-            }
-        });
-    }
-}
-
-/// Why no request could be read.
-enum Unreadable {
-    /// The client went away or fell silent: close without a word.
-    Gone,
-    /// Answer this status and reason, then close.
-    Bad(u16, &'static str),
-}
-
-use Unreadable::{Bad, Gone};
-
-impl From<io::Error> for Unreadable {
-    fn from(_: io::Error) -> Self {
-        Gone
-    }
-}
-
-fn serve<S: Read + Write>(stream: &mut S, shared: &Shared, connection: usize) {
+fn serve(stream: &mut dyn Stream, shared: &Shared, connection: usize) {
+    shared.connections.fetch_max(connection, Ordering::SeqCst);
     let mut reader = BufReader::new(stream);
     loop {
-        let request = match read_request(&mut reader, shared, connection) {
+        let request = match read_request(&mut reader, connection, shared.started) {
             Ok(Some(r)) => r,
             Ok(None) | Err(Gone) => return,
             Err(Bad(status, why)) => {
@@ -980,181 +889,6 @@ fn serve<S: Read + Write>(stream: &mut S, shared: &Shared, connection: usize) {
             return;
         }
     }
-}
-
-fn read_line(reader: &mut impl BufRead, limit: &mut u64) -> Result<Option<String>, Unreadable> {
-    let mut buf = Vec::new();
-    let n = reader.by_ref().take(*limit).read_until(b'\n', &mut buf)?;
-    if n == 0 {
-        return Ok(None);
-    }
-    *limit -= n as u64;
-    if buf.last() != Some(&b'\n') {
-        return Err(if *limit == 0 {
-            Bad(431, "request head too large")
-        } else {
-            Gone
-        });
-    }
-    let line = String::from_utf8(buf).map_err(|_| Bad(400, "head is not UTF-8"))?;
-    Ok(Some(line.trim_end_matches(['\r', '\n']).to_string()))
-}
-
-fn read_request<S: Read + Write>(
-    reader: &mut BufReader<&mut S>,
-    shared: &Shared,
-    connection: usize,
-) -> Result<Option<Request>, Unreadable> {
-    let mut limit = MAX_HEAD;
-    // Blank lines before a request line are ignored (RFC 9112 §2.2).
-    let line = loop {
-        match read_line(reader, &mut limit)? {
-            None => return Ok(None),
-            Some(l) if l.is_empty() => continue,
-            Some(l) => break l,
-        }
-    };
-    let at = shared.started.elapsed();
-    let parts: Vec<&str> = line.split(' ').collect();
-    let [method, target, version] = parts[..] else {
-        return Err(Bad(400, "bad request line"));
-    };
-    if !method.bytes().all(|b| b.is_ascii_uppercase()) || method.is_empty() {
-        return Err(Bad(400, "bad method"));
-    }
-    if version != "HTTP/1.1" && version != "HTTP/1.0" {
-        return Err(Bad(505, "HTTP/1.x only"));
-    }
-    if !target.starts_with('/') {
-        return Err(Bad(400, "bad request target"));
-    }
-    let mut headers = Vec::new();
-    loop {
-        let Some(h) = read_line(reader, &mut limit)? else {
-            return Err(Gone);
-        };
-        if h.is_empty() {
-            break;
-        }
-        let Some((k, v)) = h.split_once(':') else {
-            return Err(Bad(400, "bad header line"));
-        };
-        if k.is_empty() || k.trim() != k {
-            return Err(Bad(400, "bad header name"));
-        }
-        headers.push((k.to_string(), v.trim().to_string()));
-    }
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
-    if version == "HTTP/1.1" && header("host").is_none() {
-        return Err(Bad(400, "missing Host"));
-    }
-    let chunked = match header("transfer-encoding") {
-        None => false,
-        Some(te) if te.eq_ignore_ascii_case("chunked") => true,
-        Some(_) => return Err(Bad(501, "unsupported Transfer-Encoding")),
-    };
-    let length = match header("content-length") {
-        _ if chunked => None,
-        None => Some(0),
-        Some(v) => match v.parse::<usize>() {
-            Ok(n) if n <= MAX_BODY => Some(n),
-            Ok(_) => return Err(Bad(413, "body too large")),
-            Err(_) => return Err(Bad(400, "bad Content-Length")),
-        },
-    };
-    if header("expect").is_some_and(|e| e.eq_ignore_ascii_case("100-continue")) {
-        reader
-            .get_mut()
-            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
-        reader.get_mut().flush()?;
-    }
-    let body = match length {
-        Some(n) => {
-            let mut body = vec![0; n];
-            reader.read_exact(&mut body)?;
-            body
-        }
-        None => read_chunked(reader)?,
-    };
-    let (path, query) = target.split_once('?').unwrap_or((target, ""));
-    let form_type = header("content-type").is_some_and(|ct| {
-        ct.split(';').next().is_some_and(|t| {
-            t.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        })
-    });
-    let form = if form_type {
-        parse_form(&String::from_utf8_lossy(&body))
-    } else {
-        Vec::new()
-    };
-    Ok(Some(Request {
-        connection,
-        method: method.into(),
-        path: path.into(),
-        query: parse_form(query),
-        version: version.into(),
-        headers,
-        body,
-        form,
-        at,
-    }))
-}
-
-fn read_chunked(reader: &mut impl BufRead) -> Result<Vec<u8>, Unreadable> {
-    let mut body = Vec::new();
-    let mut limit = MAX_HEAD;
-    loop {
-        let Some(size_line) = read_line(reader, &mut limit)? else {
-            return Err(Gone);
-        };
-        let size = size_line.split(';').next().unwrap_or("").trim();
-        let size = usize::from_str_radix(size, 16).map_err(|_| Bad(400, "bad chunk"))?;
-        if size > MAX_BODY - body.len() {
-            return Err(Bad(413, "body too large"));
-        }
-        if size == 0 {
-            // Trailers, up to the empty line.
-            while let Some(l) = read_line(reader, &mut limit)? {
-                if l.is_empty() {
-                    return Ok(body);
-                }
-            }
-            return Err(Gone);
-        }
-        let start = body.len();
-        body.resize(start + size, 0);
-        reader.read_exact(&mut body[start..])?;
-        let mut crlf = [0; 2];
-        reader.read_exact(&mut crlf)?;
-        if &crlf != b"\r\n" {
-            return Err(Bad(400, "bad chunk"));
-        }
-    }
-}
-
-/// Decodes `application/x-www-form-urlencoded` (also a query string) into pairs.
-pub fn parse_form(s: &str) -> Vec<(String, String)> {
-    s.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (form_decode(k), form_decode(v))
-        })
-        .collect()
-}
-
-/// `+` is a space, then `%XX` escapes (a malformed one stays as it is), as servers read
-/// a form.
-pub fn form_decode(s: &str) -> String {
-    percent_decode_str(&s.replace('+', " "))
-        .decode_utf8_lossy()
-        .into_owned()
 }
 
 /// Every byte but RFC 3986's unreserved ones is escaped: a stricter spelling than the

@@ -1400,11 +1400,7 @@ fn dropping_the_handle_stops_the_server() {
 
 #[test]
 fn the_port_knob_binds_that_port() {
-    let free = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let free = crate::server::free_port();
     let server = FakeSalesforce::builder().port(free).start();
     assert_eq!(server.base_url(), format!("http://127.0.0.1:{free}"));
     assert_eq!(refresh(&server, DEFAULT_REFRESH_TOKEN).status, 200);

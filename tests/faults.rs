@@ -1,7 +1,6 @@
 //! Every fault named in the refresh issue: exit code, message, and a byte-identical file.
 
 use std::fs;
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use crate::util::*;
@@ -209,11 +208,7 @@ fn a_directory_stands_for_its_json_files() {
 
 #[test]
 fn connection_refused_is_retried_then_exit_4() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let dir = TempDir::new();
     let file = dir.write("tok.json", TOKEN);
     let url = format!("http://127.0.0.1:{port}/services/oauth2/token");

@@ -10,7 +10,6 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -461,14 +460,6 @@ fn authority(url: &str) -> String {
     rest.split('/').next().unwrap().to_string()
 }
 
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 // ---- a. rotation and reuse protection ----
 
 #[test]
@@ -864,7 +855,7 @@ fn an_unreachable_proxy_is_named_redacted_not_the_token_endpoint() {
     let server = Server::tls("server", vec![]);
     let dir = TempDir::new();
     let file = dir.write("tok.json", TOKEN);
-    let port = closed_port();
+    let port = free_port();
     let mut cmd = sfrefresh();
     cmd.args([
         "--client-id",

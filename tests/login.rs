@@ -45,15 +45,6 @@ fn login(fake: &FakeSalesforce, extra: &[&str], file: &Path) -> Command {
     cmd
 }
 
-/// A port nothing listens on right now, for `--redirect-port`.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A running sfrefresh whose stderr lines are read as they come, so that a test can act
 /// on the code or the URL it shows, as a person would.
 struct Live {

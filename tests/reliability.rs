@@ -566,11 +566,7 @@ fn a_proxy_407_is_not_retried_and_names_the_proxy() {
 
 #[test]
 fn an_unreachable_proxy_is_named_not_the_endpoint() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let server = Server::tls("server", vec![]);
     let dir = TempDir::new();
     let file = dir.write("tok.json", TOKEN);

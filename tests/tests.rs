@@ -1,7 +1,9 @@
 //! The integration suite, one binary (as ripgrep's `tests/tests.rs`): each module spawns
-//! the real `sfrefresh` against servers it starts on loopback; `util` holds the fixtures.
+//! the real `sfrefresh` against servers it starts on loopback; `server` is the one
+//! network core of those servers, `util` holds the fixtures.
 
 mod fake_salesforce;
+mod server;
 mod util;
 
 mod concurrency;

@@ -5,8 +5,11 @@
 use std::collections::VecDeque;
 use std::ffi::OsStr;
 use std::fs;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
+use std::time::Instant;
+
+use crate::server::{Listener, Options, Stream, read_request, tls_config};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -161,12 +164,13 @@ fn in_order(replies: Vec<Reply>) -> impl Fn(&Recorded) -> Reply + Send + Sync + 
     }
 }
 
-/// A loopback HTTP/1.1 token server on 127.0.0.1:0, one thread per connection.
+/// A loopback HTTP/1.1 token server on the core of `server.rs`: one request a
+/// connection, answered as the test scripted it (faults included), every request kept.
 pub struct Server {
     pub addr: SocketAddr,
     tls: bool,
     requests: Arc<Mutex<Vec<Recorded>>>,
-    connections: Arc<AtomicUsize>,
+    listener: Listener,
 }
 
 impl Server {
@@ -199,34 +203,21 @@ impl Server {
         handler: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
         tls: Option<Arc<rustls::ServerConfig>>,
     ) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let connections = Arc::new(AtomicUsize::new(0));
-        let handler: Arc<Handler> = Arc::new(handler);
-        let (reqs, conns) = (requests.clone(), connections.clone());
-        let is_tls = tls.is_some();
-        thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                conns.fetch_add(1, Ordering::SeqCst);
-                let (reqs, handler, tls) = (reqs.clone(), handler.clone(), tls.clone());
-                thread::spawn(move || match tls {
-                    None => serve(stream, &reqs, &*handler),
-                    Some(config) => {
-                        let Ok(conn) = rustls::ServerConnection::new(config) else {
-                            return;
-                        };
-                        serve(rustls::StreamOwned::new(conn, stream), &reqs, &*handler)
-                    }
-                });
-            }
+        let reqs = requests.clone();
+        let options = Options {
+            port: 0,
+            tls,
+            close_notify: false,
+        };
+        let listener = Listener::start(options, move |stream, number| {
+            serve(stream, number, &reqs, &handler)
         });
         Server {
-            addr,
-            tls: is_tls,
+            addr: listener.addr,
+            tls: listener.tls,
             requests,
-            connections,
+            listener,
         }
     }
 
@@ -248,74 +239,28 @@ impl Server {
     }
 
     pub fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
+        self.listener.connections()
     }
 }
 
-pub fn cert_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/certs")
-        .join(name)
-}
+pub use crate::server::{cert_path, free_port};
 
-fn tls_config(
-    name: &str,
-    versions: &[&'static rustls::SupportedProtocolVersion],
-) -> Arc<rustls::ServerConfig> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let certs: Vec<CertificateDer<'static>> =
-        CertificateDer::pem_file_iter(cert_path(&format!("{name}.pem")))
-            .unwrap()
-            .map(|c| c.unwrap())
-            .collect();
-    let key = PrivateKeyDer::from_pem_file(cert_path(&format!("{name}.key"))).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(versions)
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap();
-    Arc::new(config)
-}
-
-fn read_request(stream: &mut impl Read) -> Option<Recorded> {
-    let mut reader = BufReader::new(stream);
-    let mut line = String::new();
-    reader.read_line(&mut line).ok()?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next()?.to_string();
-    let path = parts.next()?.to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h).ok()?;
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        let (k, v) = h.split_once(':')?;
-        headers.push((k.trim().to_string(), v.trim().to_string()));
-    }
-    let len = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    reader.read_exact(&mut body).ok()?;
-    Some(Recorded {
-        method,
-        path,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    })
-}
-
-fn serve(mut stream: impl Read + Write, requests: &Mutex<Vec<Recorded>>, handler: &Handler) {
-    let Some(request) = read_request(&mut stream) else {
+fn serve(
+    stream: &mut dyn Stream,
+    number: usize,
+    requests: &Mutex<Vec<Recorded>>,
+    handler: &(dyn Fn(&Recorded) -> Reply + Send + Sync),
+) {
+    let mut reader = BufReader::new(&mut *stream);
+    let Ok(Some(request)) = read_request(&mut reader, number, Instant::now()) else {
         return;
+    };
+    drop(reader);
+    let request = Recorded {
+        method: request.method,
+        path: request.target,
+        headers: request.headers,
+        body: String::from_utf8_lossy(&request.body).into_owned(),
     };
     requests.lock().unwrap().push(request.clone());
     let reply = handler(&request);
