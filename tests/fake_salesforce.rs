@@ -27,7 +27,7 @@ use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -325,7 +325,7 @@ impl Builder {
             cfg.seeds.push(DEFAULT_REFRESH_TOKEN.into());
         }
         // Bound first, for the port the base URL names; the handler's state follows.
-        let slot: Arc<Mutex<Option<Arc<Shared>>>> = Arc::new(Mutex::new(None));
+        let slot: Arc<OnceLock<Arc<Shared>>> = Arc::new(OnceLock::new());
         let serving = slot.clone();
         let options = Options {
             port: cfg.port,
@@ -335,9 +335,8 @@ impl Builder {
             close_notify: true,
         };
         let listener = Listener::start(options, move |stream, number| {
-            let shared = serving.lock().ok().and_then(|s| s.clone());
-            if let Some(shared) = shared {
-                serve(stream, &shared, number);
+            if let Some(shared) = serving.get() {
+                serve(stream, shared, number);
             }
         });
         let scheme = if cfg.tls { "https" } else { "http" };
@@ -361,9 +360,7 @@ impl Builder {
             started: Instant::now(),
         });
         shared.persist(&shared.lock());
-        if let Ok(mut s) = slot.lock() {
-            *s = Some(shared.clone());
-        }
+        let _ = slot.set(shared.clone());
         FakeSalesforce {
             addr: listener.addr,
             shared,
