@@ -13,7 +13,6 @@ use crate::print::usable_token;
 use crate::refresh;
 use crate::refresh::RefreshArgs;
 use crate::report::{io_words, sanitize};
-use crate::store::Location;
 use crate::token::Doc;
 
 /// `sfrefresh exec [OPTIONS] TOKEN_FILE -- COMMAND [ARGS…]`, checked.
@@ -44,10 +43,7 @@ pub(crate) fn run(args: &ExecArgs) -> Result<(), Error> {
     let Some((program, rest)) = args.command.split_first() else {
         return Err(Error::usage("no COMMAND to run"));
     };
-    let shown = match &args.refresh.target {
-        Location::File(p) => p.display().to_string(),
-        Location::Stdio => "-".to_string(),
-    };
+    let shown = args.refresh.target.shown();
     // Returns once the lock is released: COMMAND may run for hours, and other runs on
     // the same file must not wait for it.
     let doc = refresh::run(&args.refresh)?;

@@ -12,7 +12,12 @@ use crate::store::Leftovers;
 
 /// The one-shot run over many files; `watch::run` when `--watch` is given.
 pub(crate) fn run(args: &RefreshArgs, f: &FleetArgs) -> Result<u8, Error> {
-    let (items, unlisted) = store::list(&f.paths, f.files_from.as_deref())?;
+    let (items, unlisted) = store::list(
+        &f.paths,
+        f.files_from.as_deref(),
+        args.common.reach(),
+        args.common.timeout,
+    )?;
     if items.is_empty() && unlisted.is_empty() {
         return Err(Error::usage(
             "no token files: the directories given hold no *.json files and the list is empty",

@@ -8,6 +8,7 @@ mod client;
 mod clock;
 mod endpoint;
 mod error;
+mod etcd;
 mod exec;
 mod fleet;
 mod form;

@@ -89,13 +89,16 @@ pub(crate) fn refresh_file(
     let c = &args.common;
     let log = c.log;
     let deadline = Instant::now() + c.timeout;
-    let target = Held::open_with(spec, deadline, c.timeout, &log, sweep)?;
+    if let Some(found) = fresh_without_lock(args, spec)? {
+        return Ok(found);
+    }
+    let target = Held::open_with(spec, deadline, c.timeout, &log, sweep, c.reach())?;
     let input = target.read()?;
     let mut doc = token::parse_object(&input).map_err(|p| target.error(p))?;
     // The refresh token it holds, or a new mint for a file made by a grant without one.
     let renewal = grant::choose(&args.grant, &c.endpoints, &doc, &|p| target.error(p))?;
     if let Some(age) = fresh(args, &doc, &log) {
-        let done = finish_skip(args, &target, &doc, &input, age)?;
+        let done = finish_skip(args, Some(&target), target.shown(), &doc, &input, age)?;
         return Ok((done, doc));
     }
     let client_id = session::client_id(c, &doc)?;
@@ -157,11 +160,16 @@ pub(crate) fn refresh_file(
     target
         .save(&text, &log)
         .map_err(|e| rescued(&target, &answer.raw, rotated_note(e, merged.rotated)))?;
-    if let (Some(form), Held::File(f)) = (args.print, &target) {
+    if let Some(form) = args.print
+        && !matches!(target, Held::Stdio { .. })
+    {
         let bytes = print::render(form, &doc, &text).map_err(|problem| {
-            Error::output(format!("{problem} (the token file {} is saved)", f.shown()))
+            Error::output(format!(
+                "{problem} (the token file {} is saved)",
+                target.shown()
+            ))
         })?;
-        print::emit(&bytes, f.shown())?;
+        print::emit(&bytes, target.shown())?;
     }
     let done = Done::Refreshed {
         org: token::org(&doc, &endpoint.url),
@@ -193,25 +201,49 @@ fn fresh(args: &RefreshArgs, doc: &Doc, log: &Log) -> Option<Duration> {
     }
 }
 
+/// A family shared in etcd is looked at without the lock first: many hosts read a
+/// fresh token at once (`exec`, `--print`, `--watch`) and none of them waits or writes.
+/// A token that is due is then locked and read again, as it may have just been
+/// refreshed by another host.
+fn fresh_without_lock(args: &RefreshArgs, spec: &Location) -> Result<Option<(Done, Doc)>, Error> {
+    let (Location::Etcd(_), Some(limit)) = (spec, args.if_older_than) else {
+        return Ok(None);
+    };
+    let c = &args.common;
+    let shown = spec.shown();
+    let input = crate::store::read_unlocked(spec, c.reach(), c.timeout)?;
+    let doc = token::parse_object(&input).map_err(|p| Error::token_file(&shown, p))?;
+    grant::choose(&args.grant, &c.endpoints, &doc, &|p| {
+        Error::token_file(&shown, p)
+    })?;
+    let Ok(age) = token::due(&doc, limit, now_ms()) else {
+        return Ok(None);
+    };
+    c.log
+        .step(format_args!("{shown} is fresh; read without its lock"));
+    let done = finish_skip(args, None, &shown, &doc, &input, age)?;
+    Ok(Some((done, doc)))
+}
+
+/// The token is fresh: nothing to send. `-` passes it through to stdout; `--print`
+/// prints it.
 fn finish_skip(
     args: &RefreshArgs,
-    target: &Held,
+    target: Option<&Held>,
+    shown: &str,
     doc: &Doc,
     input: &[u8],
     age: Duration,
 ) -> Result<Done, Error> {
     match (args.print, target) {
-        (_, Held::Stdio { .. }) => target.save(input, &args.common.log)?,
-        (Some(form), Held::File(f)) => {
+        (_, Some(held @ Held::Stdio { .. })) => held.save(input, &args.common.log)?,
+        (Some(form), _) => {
             let bytes = print::render(form, doc, input).map_err(|problem| {
-                Error::output(format!(
-                    "{problem} (the token file {} is unchanged)",
-                    f.shown()
-                ))
+                Error::output(format!("{problem} (the token file {shown} is unchanged)"))
             })?;
-            print::emit(&bytes, f.shown())?;
+            print::emit(&bytes, shown)?;
         }
-        (None, Held::File(_)) => {}
+        (None, _) => {}
     }
     Ok(Done::Fresh {
         org: token::org(doc, "the token file"),

@@ -20,11 +20,13 @@ pub(crate) struct Beside<'a> {
 
 /// Writes `raw` (mode 0600, fsynced) beside the token file as
 /// `.NAME.sfrefresh-rescue-EPOCH.json`, else in `$XDG_RUNTIME_DIR`, else in `$HOME`, as
-/// `sfrefresh-rescue-NAME-EPOCH.json`. Returns the path, or why no place took it.
-pub(crate) fn write(raw: &[u8], beside: Option<Beside<'_>>) -> Result<PathBuf, String> {
+/// `sfrefresh-rescue-NAME-EPOCH.json` (`name`: what the family is called without a
+/// directory to go beside, `stdin` or an etcd key's). Returns the path, or why no place
+/// took it.
+pub(crate) fn write(raw: &[u8], beside: Option<Beside<'_>>, name: &str) -> Result<PathBuf, String> {
     let epoch = crate::clock::now_ms() / 1000;
     let mut tried = Vec::new();
-    let name = beside.as_ref().map(|b| b.name).unwrap_or("stdin");
+    let name = beside.as_ref().map_or(name, |b| b.name);
     let owner = beside.as_ref().and_then(|b| b.owner);
     let mut places: Vec<PathBuf> = Vec::new();
     if let Some(b) = &beside {

@@ -4,8 +4,6 @@
 //! written: any failure leaves the file byte for byte as it was.
 
 use std::fs;
-use std::path::Path;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::answer::{self, BodyError, Failure, Head, Outcome};
@@ -23,7 +21,7 @@ use crate::token::{self, Doc};
 
 /// `sfrefresh revoke [OPTIONS] TOKEN_FILE`, checked.
 pub(crate) struct RevokeArgs {
-    pub(crate) path: PathBuf,
+    pub(crate) location: Location,
     pub(crate) common: Common,
     /// `--revoke-url` or `SF_REVOKE_URL`, checked; `None` derives it from the token endpoint.
     pub(crate) revoke_url: Option<Sourced<String>>,
@@ -34,8 +32,14 @@ pub(crate) fn run(args: &RevokeArgs) -> Result<(), Error> {
     let c = &args.common;
     let log = c.log;
     let deadline = Instant::now() + c.timeout;
-    let location = Location::File(args.path.clone());
-    let file = Held::open_with(&location, deadline, c.timeout, &log, Sweep::Scan)?;
+    let file = Held::open_with(
+        &args.location,
+        deadline,
+        c.timeout,
+        &log,
+        Sweep::Scan,
+        c.reach(),
+    )?;
     let input = file.read()?;
     let doc = token::parse_object(&input).map_err(|p| file.error(p))?;
     let refresh_token = token::refresh_token(&doc)
@@ -70,7 +74,7 @@ pub(crate) fn run(args: &RevokeArgs) -> Result<(), Error> {
     };
     let said = ask(&mut session, &doc, &request)?;
     verdict(said, &url.value, file.shown())?;
-    let done = settle(&file, &args.path, kept, &log).map_err(revoked_all_the_same)?;
+    let done = settle(&file, &args.location, kept, &log).map_err(revoked_all_the_same)?;
     log.status(format_args!(
         "revoked the refresh token for {}; {done}",
         token::org(&doc, &token_endpoint.url)
@@ -110,7 +114,12 @@ fn ask(session: &mut Session<'_>, doc: &Doc, r: &Request<'_>) -> Result<Said, Er
 
 /// The token is revoked: the file goes, or stays without its tokens. Says which, and
 /// through a symlink (`given`), which file went: the link's target, not the link.
-fn settle(file: &Held, given: &Path, kept: Option<Vec<u8>>, log: &Log) -> Result<String, Error> {
+fn settle(
+    file: &Held,
+    given: &Location,
+    kept: Option<Vec<u8>>,
+    log: &Log,
+) -> Result<String, Error> {
     match kept {
         Some(text) => {
             file.replace(&text, log)?;
@@ -121,11 +130,16 @@ fn settle(file: &Held, given: &Path, kept: Option<Vec<u8>>, log: &Log) -> Result
         }
         None => {
             let real = file.remove(log)?;
-            let link = fs::symlink_metadata(given).is_ok_and(|m| m.file_type().is_symlink());
+            let link = match given {
+                Location::File(path) => {
+                    fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+                }
+                _ => false,
+            };
             Ok(if link {
                 format!(
                     "removed {}, which the symlink {} pointed to; the link is left, dangling",
-                    real.display(),
+                    real,
                     file.shown()
                 )
             } else {

@@ -29,6 +29,18 @@ pub(crate) struct Common {
     pub(crate) timeout: Duration,
     pub(crate) retries: u32,
     pub(crate) log: Log,
+    /// etcd's credentials and TLS files (`ETCDCTL_*`), for `etcd://` locations.
+    pub(crate) etcd: crate::store::EtcdCredentials,
+}
+
+impl Common {
+    /// What a token store beyond a file needs to be reached.
+    pub(crate) fn reach(&self) -> crate::store::Reach<'_> {
+        crate::store::Reach {
+            roots: &self.roots,
+            etcd: &self.etcd,
+        }
+    }
 }
 
 /// One conversation with a token server and the endpoints beside it (revocation,

@@ -2,8 +2,6 @@
 //! stands, read without the lock and without sending anything; with `--check`, one GET
 //! that proves the access token works. Never a refresh, never a write.
 
-use std::path::Path;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -25,7 +23,7 @@ use crate::token::{self, Doc};
 
 /// `sfrefresh status [OPTIONS] TOKEN_FILE…`, checked.
 pub(crate) struct StatusArgs {
-    pub(crate) files: Vec<PathBuf>,
+    pub(crate) files: Vec<Location>,
     /// The endpoint options (to show the endpoint a refresh would use) and, for
     /// `--check`, how to reach the server.
     pub(crate) common: Common,
@@ -120,13 +118,15 @@ struct Checked {
 
 /// Reads one file and finds out what there is to say; every problem is an error with
 /// its exit code, the file's code being the most serious (`error::SEVERITY`).
-fn examine(args: &StatusArgs, path: &Path) -> (Facts, Vec<Error>) {
+fn examine(args: &StatusArgs, location: &Location) -> (Facts, Vec<Error>) {
     let mut facts = Facts {
-        file: path.display().to_string(),
+        file: location.shown(),
         ..Facts::default()
     };
     let mut errors = Vec::new();
-    let doc = match store::read_unlocked(&Location::File(path.to_path_buf())).and_then(|bytes| {
+    let c = &args.common;
+    let read = store::read_unlocked(location, c.reach(), c.timeout);
+    let doc = match read.and_then(|bytes| {
         token::parse_object(&bytes).map_err(|p| Error::token_file(&facts.file, p))
     }) {
         Ok(doc) => doc,

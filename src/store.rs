@@ -3,8 +3,8 @@
 //! is a location opened for a read-modify-write: locked, read after locking, proven
 //! writable before anything is sent, saved whole, and its answer rescued when it cannot
 //! be. `read_unlocked` is `status`'s look without a lock, `list` the locations a batch
-//! names (directories, `--files-from`). The file backend is `token_file.rs`; nothing
-//! else imports it.
+//! names (directories, etcd prefixes, `--files-from`). The backends are `token_file.rs`
+//! and `etcd.rs`; nothing else imports them.
 
 use std::collections::HashSet;
 use std::ffi::OsString;
@@ -15,19 +15,58 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::error::Error;
+use crate::etcd;
 use crate::report::{Log, io_problem, io_words};
 use crate::rescue;
+use crate::tls::Roots;
 use crate::token::MAX_FILE;
 use crate::token_file::{self, LockedFile};
 
+pub(crate) use crate::etcd::Credentials as EtcdCredentials;
 pub(crate) use crate::token_file::{Created, Leftovers, NewFile, Sweep};
 
-/// Where a token family lives: a file to lock and replace, or `-` for stdin to stdout.
+/// Where a token family lives: a file to lock and replace, `-` for stdin to stdout, or
+/// a key in etcd shared by many hosts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Location {
     File(PathBuf),
     /// `-`: read stdin, write the refreshed document to stdout.
     Stdio,
+    /// `etcd://HOST:PORT[,…]/KEY` or `etcds://…`.
+    Etcd(etcd::Place),
+}
+
+impl Location {
+    /// A location as given on the command line, in `SF_TOKEN_FILE` or `--files-from`:
+    /// `-`, an etcd URL, or else a file path. The error is a usage error.
+    pub(crate) fn parse(arg: OsString) -> Result<Location, Error> {
+        if arg == "-" {
+            return Ok(Location::Stdio);
+        }
+        match arg.to_str() {
+            Some(url) if etcd::is_url(url) => etcd::Place::parse(url)
+                .map(Location::Etcd)
+                .map_err(|p| Error::usage(format!("the etcd location {p}"))),
+            _ => Ok(Location::File(PathBuf::from(arg))),
+        }
+    }
+
+    /// The name in messages (a file as given, `-`, an etcd URL without credentials).
+    pub(crate) fn shown(&self) -> String {
+        match self {
+            Location::File(p) => p.display().to_string(),
+            Location::Stdio => "-".into(),
+            Location::Etcd(place) => place.shown().to_string(),
+        }
+    }
+}
+
+/// What reaching a shared store takes besides its location: the TLS roots of the run
+/// and etcd's credentials from the environment.
+#[derive(Clone, Copy)]
+pub(crate) struct Reach<'a> {
+    pub(crate) roots: &'a Roots,
+    pub(crate) etcd: &'a etcd::Credentials,
 }
 
 /// A location opened for a read-modify-write (a file: its lock held until dropped).
@@ -38,6 +77,8 @@ pub(crate) enum Held {
         timeout: Duration,
     },
     File(LockedFile),
+    /// Boxed: the client and its agent are large beside a file.
+    Etcd(Box<etcd::Locked>),
 }
 
 impl Held {
@@ -50,9 +91,20 @@ impl Held {
         timeout: Duration,
         log: &Log,
         sweep: Sweep<'_>,
+        reach: Reach<'_>,
     ) -> Result<Held, Error> {
         match spec {
             Location::Stdio => Ok(Held::Stdio { deadline, timeout }),
+            Location::Etcd(place) if place.is_prefix() => Err(Error::token_file(
+                place.shown(),
+                "names a prefix (it ends in '/'): a refresh of many families is a batch, \
+                 run without --print and exec",
+            )),
+            Location::Etcd(place) => {
+                let locked =
+                    etcd::Locked::lock(place, reach.etcd, reach.roots, deadline, timeout, log)?;
+                Ok(Held::Etcd(Box::new(locked)))
+            }
             Location::File(path) => {
                 let locked = token_file::lock_with(path, deadline, timeout, log, sweep)?;
                 log.step(format_args!("locked {}", locked.shown()));
@@ -66,6 +118,7 @@ impl Held {
         match self {
             Held::Stdio { .. } => "- (stdin)",
             Held::File(f) => f.shown(),
+            Held::Etcd(e) => e.shown(),
         }
     }
 
@@ -76,6 +129,13 @@ impl Held {
     pub(crate) fn read(&self) -> Result<Vec<u8>, Error> {
         match self {
             Held::File(f) => f.read(),
+            Held::Etcd(e) => {
+                let value = e.read()?;
+                if value.len() as u64 > MAX_FILE {
+                    return Err(self.error("is larger than 1 MiB, so it is not a token"));
+                }
+                Ok(value)
+            }
             Held::Stdio { deadline, timeout } => {
                 let input = read_stdin(*deadline).map_err(|e| match e {
                     StdinError::Late => self.error(format!(
@@ -92,11 +152,21 @@ impl Held {
         }
     }
 
+    /// Reads what is there, if anything (`login` replacing a token): `None` for an etcd
+    /// key that does not exist yet, whose save then creates it.
+    pub(crate) fn read_if_any(&self) -> Result<Option<Vec<u8>>, Error> {
+        match self {
+            Held::Etcd(e) => e.read_if_any(),
+            _ => self.read().map(Some),
+        }
+    }
+
     /// Proves before sending that a file of `size` bytes can be saved (nothing to prove
-    /// for stdout).
+    /// for stdout); for etcd, that the lock's lease outlives the run (docs/etcd.md).
     pub(crate) fn check_writable(&self, size: u64) -> Result<(), Error> {
         match self {
             Held::File(f) => f.check_writable(size),
+            Held::Etcd(e) => e.check_lease(),
             Held::Stdio { .. } => Ok(()),
         }
     }
@@ -105,8 +175,8 @@ impl Held {
     /// refresh token, so a failed write is an error here, even a closed pipe.
     pub(crate) fn save(&self, text: &[u8], log: &Log) -> Result<(), Error> {
         self.replace(text, log)?;
-        if let Held::File(f) = self {
-            log.step(format_args!("saved {}", f.shown()));
+        if !matches!(self, Held::Stdio { .. }) {
+            log.step(format_args!("saved {}", self.shown()));
         }
         Ok(())
     }
@@ -116,6 +186,7 @@ impl Held {
     pub(crate) fn replace(&self, text: &[u8], log: &Log) -> Result<(), Error> {
         match self {
             Held::File(f) => f.replace(text, log),
+            Held::Etcd(e) => e.save(text),
             Held::Stdio { .. } => {
                 let mut out = io::stdout().lock();
                 out.write_all(text).and_then(|()| out.flush()).map_err(|e| {
@@ -128,13 +199,17 @@ impl Held {
         }
     }
 
-    /// Removes the location's token family (`revoke`); returns the file removed, which
-    /// through a symlink is the link's target.
-    pub(crate) fn remove(&self, log: &Log) -> Result<PathBuf, Error> {
+    /// Removes the location's token family (`revoke`); returns what was removed, which
+    /// for a file through a symlink is the link's target.
+    pub(crate) fn remove(&self, log: &Log) -> Result<String, Error> {
         match self {
             Held::File(f) => {
                 f.remove(log)?;
-                Ok(f.real().to_path_buf())
+                Ok(f.real().display().to_string())
+            }
+            Held::Etcd(e) => {
+                e.remove()?;
+                Ok(e.shown().to_string())
             }
             Held::Stdio { .. } => Err(self.error("cannot be removed: it is stdin")),
         }
@@ -152,9 +227,12 @@ impl Held {
                         name: &name,
                         owner: f.owner(),
                     }),
+                    &name,
                 )
             }
-            Held::Stdio { .. } => rescue::write(raw, None),
+            // On this host, never in etcd: the store just failed.
+            Held::Etcd(e) => rescue::write(raw, None, &e.rescue_name()),
+            Held::Stdio { .. } => rescue::write(raw, None, "stdin"),
         }
     }
 }
@@ -169,16 +247,59 @@ pub(crate) struct Item {
 /// Paths that could not be listed (an unreadable directory), with why.
 pub(crate) type Unlisted = Vec<(String, Error)>;
 
-/// The token files named by the paths (a directory: its `*.json` files, not hidden,
-/// sorted) and `--files-from`, each once; and the paths that could not be listed.
+/// The token families named by the paths (a directory: its `*.json` files, not hidden,
+/// sorted; an etcd prefix: its keys, locks left out) and `--files-from`, each once; and
+/// the paths that could not be listed.
 pub(crate) fn list(
     paths: &[PathBuf],
     files_from: Option<&Path>,
+    reach: Reach<'_>,
+    timeout: Duration,
 ) -> Result<(Vec<Item>, Unlisted), Error> {
     let mut paths = paths.to_vec();
     if let Some(from) = files_from {
         paths.extend(read_list(from)?);
     }
+    let mut items = Vec::new();
+    let mut unlisted = Vec::new();
+    let mut files = Vec::new();
+    for path in paths {
+        let place = match Location::parse(path.clone().into_os_string())? {
+            Location::Etcd(place) => place,
+            _ => {
+                files.push(path);
+                continue;
+            }
+        };
+        if !place.is_prefix() {
+            push_etcd(&mut items, place);
+            continue;
+        }
+        let client = etcd::Client::new(&place, reach.etcd, reach.roots, Instant::now() + timeout);
+        match client.and_then(|c| c.list()) {
+            Ok(found) => found.into_iter().for_each(|p| push_etcd(&mut items, p)),
+            Err(e) => unlisted.push((place.shown().to_string(), e)),
+        }
+    }
+    let (file_items, file_unlisted) = list_files(files);
+    items.extend(file_items);
+    unlisted.extend(file_unlisted);
+    Ok((items, unlisted))
+}
+
+fn push_etcd(items: &mut Vec<Item>, place: etcd::Place) {
+    if items
+        .iter()
+        .all(|i| i.location != Location::Etcd(place.clone()))
+    {
+        items.push(Item {
+            shown: place.shown().to_string(),
+            location: Location::Etcd(place),
+        });
+    }
+}
+
+fn list_files(paths: Vec<PathBuf>) -> (Vec<Item>, Unlisted) {
     let mut items = Vec::new();
     let mut unlisted = Vec::new();
     let mut seen = HashSet::new();
@@ -206,7 +327,7 @@ pub(crate) fn list(
             }
         }
     }
-    Ok((items, unlisted))
+    (items, unlisted)
 }
 
 /// `DIR/*.json`: regular files (symlinks followed), names not starting with a dot (temp
@@ -255,23 +376,73 @@ fn read_list(from: &Path) -> Result<Vec<PathBuf>, Error> {
 pub(crate) struct Stamp(u64, u64, u64, i64, i64);
 
 impl Location {
-    /// Its stamp now; `None` when there is none to take (stdin, a missing file).
-    pub(crate) fn stamp(&self) -> Option<Stamp> {
-        let Location::File(path) = self else {
-            return None;
-        };
-        let m = std::fs::metadata(path).ok()?;
-        Some(Stamp(m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
+    /// Its stamp now; `None` when there is none to take (stdin, a missing file or key,
+    /// an etcd cluster that does not answer within a few seconds).
+    pub(crate) fn stamp(&self, reach: Reach<'_>) -> Option<Stamp> {
+        match self {
+            Location::File(path) => {
+                let m = std::fs::metadata(path).ok()?;
+                Some(Stamp(m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
+            }
+            Location::Etcd(place) => {
+                let until = Instant::now() + Duration::from_secs(3);
+                let client = etcd::Client::new(place, reach.etcd, reach.roots, until).ok()?;
+                let (_, revision) = client.get().ok()?;
+                Some(Stamp(0, 0, 0, revision, 0))
+            }
+            Location::Stdio => None,
+        }
     }
 }
 
-/// Reads a location without locking it (`status`, which must not wait for a refresh).
-pub(crate) fn read_unlocked(location: &Location) -> Result<Vec<u8>, Error> {
+/// Reads a location without locking it (`status`, and a fresh token under
+/// `--if-older-than` in etcd): never waits for a refresh in progress.
+pub(crate) fn read_unlocked(
+    location: &Location,
+    reach: Reach<'_>,
+    timeout: Duration,
+) -> Result<Vec<u8>, Error> {
     match location {
         Location::File(path) => token_file::read_unlocked(path),
+        Location::Etcd(place) => {
+            let client =
+                etcd::Client::new(place, reach.etcd, reach.roots, Instant::now() + timeout)?;
+            let (value, _) = client.get()?;
+            if value.len() as u64 > MAX_FILE {
+                return Err(Error::token_file(
+                    place.shown(),
+                    "is larger than 1 MiB, so it is not a token",
+                ));
+            }
+            Ok(value)
+        }
         Location::Stdio => Err(Error::usage(
             "'-' (stdin) is read by a refresh only: give a token file",
         )),
+    }
+}
+
+/// `read_unlocked`, with a missing etcd key as `None` (`login` checking before sending).
+pub(crate) fn read_if_any(
+    location: &Location,
+    reach: Reach<'_>,
+    timeout: Duration,
+) -> Result<Option<Vec<u8>>, Error> {
+    match location {
+        Location::Etcd(place) => {
+            let client =
+                etcd::Client::new(place, reach.etcd, reach.roots, Instant::now() + timeout)?;
+            client.get_if_any()
+        }
+        other => read_unlocked(other, reach, timeout).map(Some),
+    }
+}
+
+/// The name of a rescue file for a location that has no directory to go beside.
+pub(crate) fn rescue_name(location: &Location) -> String {
+    match location {
+        Location::Etcd(place) => place.rescue_name(),
+        _ => "stdin".into(),
     }
 }
 
@@ -338,7 +509,12 @@ mod tests {
             ),
         )
         .unwrap();
-        let (items, unlisted) = list(&[dir.join("d")], Some(&list_file)).unwrap();
+        let (items, unlisted) = list_files(
+            [dir.join("d")]
+                .into_iter()
+                .chain(read_list(&list_file).unwrap())
+                .collect(),
+        );
         let names: Vec<String> = items.iter().map(|i| i.shown.clone()).collect();
         assert_eq!(
             names,

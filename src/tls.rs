@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine;
@@ -14,7 +14,8 @@ use memchr::memmem;
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{
     CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
 };
@@ -33,30 +34,84 @@ pub(crate) struct Roots(pub(crate) Arc<ClientConfig>);
 /// curl's `--cacert` does), or the Mozilla set compiled into the binary, which needs
 /// no `/etc/ssl` and so works in a scratch container.
 pub(crate) fn roots(cacert: Option<&Sourced<PathBuf>>) -> Result<Roots, Error> {
+    let ca = cacert.map(|ca| {
+        (
+            ca.value.as_path(),
+            format!("{} (from {})", ca.value.display(), ca.source),
+        )
+    });
+    build(ca, None).map_err(Error::usage)
+}
+
+/// The configuration for an `etcds://` cluster: the run's own unless `ETCDCTL_CACERT`
+/// (the roots) or `ETCDCTL_CERT` and `ETCDCTL_KEY` (a client certificate) say otherwise.
+/// The error is the whole problem, for a message about the etcd location.
+pub(crate) fn roots_for_etcd(
+    run: &Roots,
+    cacert: Option<&Path>,
+    client: Option<(&Path, &Path)>,
+) -> Result<Roots, String> {
+    if cacert.is_none() && client.is_none() {
+        return Ok(run.clone());
+    }
+    let ca = cacert.map(|p| (p, format!("{} (from ETCDCTL_CACERT)", p.display())));
+    build(ca, client)
+}
+
+fn build(ca: Option<(&Path, String)>, client: Option<(&Path, &Path)>) -> Result<Roots, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(rustls::ALL_VERSIONS)
-        .map_err(|e| Error::usage(format!("cannot set up TLS: {e}")))?;
-    let config = match cacert {
-        None => builder
-            .with_root_certificates(RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            })
-            .with_no_client_auth(),
-        Some(ca) => {
-            let shown = format!("{} (from {})", ca.value.display(), ca.source);
-            let pem = std::fs::read(&ca.value).map_err(|e| {
-                Error::usage(format!("cannot read the CA file {shown}: {}", io_words(&e)))
-            })?;
-            let bundle = Bundle::parse(pem)
-                .map_err(|problem| Error::usage(format!("the CA file {shown} {problem}")))?;
+        .map_err(|e| format!("cannot set up TLS: {e}"))?;
+    let builder = match ca {
+        None => builder.with_root_certificates(RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        }),
+        Some((path, shown)) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("cannot read the CA file {shown}: {}", io_words(&e)))?;
+            let bundle =
+                Bundle::parse(pem).map_err(|problem| format!("the CA file {shown} {problem}"))?;
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(BundleVerifier { bundle, provider }))
-                .with_no_client_auth()
+        }
+    };
+    let config = match client {
+        None => builder.with_no_client_auth(),
+        Some((cert, key)) => {
+            let (chain, key) = client_identity(cert, key)?;
+            builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| format!("the client certificate ETCDCTL_CERT cannot be used: {e}"))?
         }
     };
     Ok(Roots(Arc::new(config)))
+}
+
+/// A client certificate chain and its key, from PEM files (`ETCDCTL_CERT`, `ETCDCTL_KEY`).
+/// The key's bytes never reach a message.
+fn client_identity(
+    cert: &Path,
+    key: &Path,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), String> {
+    let read = |path: &Path, var: &str| {
+        std::fs::read(path)
+            .map_err(|e| format!("cannot read {var} {}: {}", path.display(), io_words(&e)))
+    };
+    let chain: Vec<CertificateDer<'static>> =
+        CertificateDer::pem_slice_iter(&read(cert, "ETCDCTL_CERT")?)
+            .collect::<Result<_, _>>()
+            .map_err(|_| format!("ETCDCTL_CERT {} {INVALID}", cert.display()))?;
+    if chain.is_empty() {
+        return Err(format!(
+            "ETCDCTL_CERT {} holds no PEM certificates",
+            cert.display()
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_slice(&read(key, "ETCDCTL_KEY")?)
+        .map_err(|_| format!("ETCDCTL_KEY {} holds no PEM private key", key.display()))?;
+    Ok((chain, key))
 }
 
 /// The certificates of a PEM file, each with its subject name located.

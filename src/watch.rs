@@ -96,7 +96,7 @@ pub(crate) fn run(
         let now = Instant::now();
         for (item, state) in items.iter().zip(states.iter_mut()) {
             if let Some((_, before)) = &state.parked
-                && item.location.stamp() != *before
+                && item.location.stamp(args.common.reach()) != *before
             {
                 events.note(
                     "changed",
@@ -137,7 +137,8 @@ pub(crate) fn run(
                         state.due = ended + backoff(state.failures);
                     }
                     Err(e) => {
-                        state.parked = Some((e.exit_code(), item.location.stamp()));
+                        state.parked =
+                            Some((e.exit_code(), item.location.stamp(args.common.reach())));
                         events.note(
                             "parked",
                             &format!(

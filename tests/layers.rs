@@ -1,6 +1,6 @@
 //! The module layers of docs/design.md hold: every `crate::` path in src/ points to a
 //! module of the same layer or one below, no modules import each other in a circle, and
-//! only the token store (src/store.rs) uses its file backend.
+//! only the token store (src/store.rs) uses its backends (token_file, etcd).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -19,6 +19,7 @@ const LAYERS: [(&str, &[&str]); 6] = [
             "session",
             "store",
             "token_file",
+            "etcd",
             "rescue",
             "grant",
             "endpoint",
@@ -158,6 +159,22 @@ fn find_circle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>
     edges
         .keys()
         .find_map(|n| visit(n, edges, &mut Vec::new(), &mut done))
+}
+
+/// The token store is the one way to a token family: its backends are imported by
+/// `store` alone.
+#[test]
+fn only_the_store_uses_its_backends() {
+    let mut users = Vec::new();
+    for (module, text) in &sources() {
+        let top = module.split("::").next().unwrap_or_default();
+        for backend in ["token_file", "etcd"] {
+            if top != backend && top != "store" && imports(text).contains(backend) {
+                users.push(format!("{module} imports {backend}"));
+            }
+        }
+    }
+    assert!(users.is_empty(), "{}", users.join("\n"));
 }
 
 #[test]

@@ -8,6 +8,8 @@ mod util;
 
 mod concurrency;
 mod docs;
+mod etcd;
+mod etcd_cluster;
 mod fake_salesforce_selftest;
 mod faults;
 mod fleet;

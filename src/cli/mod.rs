@@ -41,12 +41,12 @@ impl Command {
         let target = match self {
             Command::Refresh(a) => &a.target,
             Command::Exec(a) => &a.refresh.target,
-            Command::Revoke(a) => return Some(a.path.display().to_string()),
+            Command::Revoke(a) => &a.location,
             _ => return None,
         };
         match target {
-            Location::File(p) => Some(p.display().to_string()),
             Location::Stdio => None,
+            other => Some(other.shown()),
         }
     }
 }

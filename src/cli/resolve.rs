@@ -91,7 +91,7 @@ pub(super) fn refresh(
                 ));
             }
             match f.paths.first() {
-                Some(p) => Location::File(p.clone()),
+                Some(p) => Location::parse(p.clone().into_os_string())?,
                 None => Location::Stdio,
             }
         }
@@ -100,7 +100,7 @@ pub(super) fn refresh(
                 "no token file: give TOKEN_FILE or set SF_TOKEN_FILE",
             ));
         }
-        (None, _) => target_spec(low.positional.remove(0)),
+        (None, _) => Location::parse(low.positional.remove(0))?,
     };
     if target == Location::Stdio && print.is_some_and(|p| p != Print::Json) {
         // The refreshed document (maybe with a rotated refresh token) must reach stdout,
@@ -139,12 +139,12 @@ pub(super) fn refresh(
 fn one_target(low: &mut LowArgs, env: Env<'_>) -> Result<Location, Error> {
     match low.positional.len() {
         0 => match nonempty(env, "SF_TOKEN_FILE") {
-            Some(t) => Ok(target_spec(t)),
+            Some(t) => Location::parse(t),
             None => Err(Error::usage_help(
                 "no token file: give TOKEN_FILE or set SF_TOKEN_FILE",
             )),
         },
-        1 => Ok(target_spec(low.positional.remove(0))),
+        1 => Location::parse(low.positional.remove(0)),
         _ => Err(Error::usage(format!(
             "unexpected argument '{}': only one TOKEN_FILE is taken",
             low.positional[1].to_string_lossy()
@@ -197,18 +197,14 @@ pub(super) fn status(mut low: LowArgs, env: Env<'_>) -> Result<StatusArgs, Error
         0 => vec![one_target(&mut low, env)?],
         _ => std::mem::take(&mut low.positional)
             .into_iter()
-            .map(target_spec)
-            .collect(),
+            .map(Location::parse)
+            .collect::<Result<Vec<_>, _>>()?,
     };
-    let files = files
-        .into_iter()
-        .map(|t| match t {
-            Location::File(p) => Ok(p),
-            Location::Stdio => Err(Error::usage(
-                "status reads token files by name; '-' (stdin) is not supported",
-            )),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    if files.contains(&Location::Stdio) {
+        return Err(Error::usage(
+            "status reads token files by name; '-' (stdin) is not supported",
+        ));
+    }
     if low.userinfo_url.is_some() && !low.check {
         return Err(Error::usage("--userinfo-url is only used with --check"));
     }
@@ -230,14 +226,12 @@ pub(super) fn status(mut low: LowArgs, env: Env<'_>) -> Result<StatusArgs, Error
 }
 
 pub(super) fn revoke(mut low: LowArgs, env: Env<'_>) -> Result<RevokeArgs, Error> {
-    let path = match one_target(&mut low, env)? {
-        Location::File(p) => p,
-        Location::Stdio => {
-            return Err(Error::usage(
-                "revoke needs a token file, not '-': it removes or rewrites the file",
-            ));
-        }
-    };
+    let location = one_target(&mut low, env)?;
+    if location == Location::Stdio {
+        return Err(Error::usage(
+            "revoke needs a token file, not '-': it removes or rewrites the file",
+        ));
+    }
     let revoke_url = flag_or_env(low.revoke_url.take(), "--revoke-url", env, "SF_REVOKE_URL")?
         .map(|u| {
             let what = format!("the revocation URL from {}", u.source);
@@ -249,7 +243,7 @@ pub(super) fn revoke(mut low: LowArgs, env: Env<'_>) -> Result<RevokeArgs, Error
         .transpose()?;
     let keep_file = low.keep_file;
     Ok(RevokeArgs {
-        path,
+        location,
         common: common(low, env)?,
         revoke_url,
         keep_file,
@@ -362,14 +356,6 @@ fn fleet(low: &mut LowArgs) -> Result<Option<FleetArgs>, Error> {
     }))
 }
 
-fn target_spec(t: OsString) -> Location {
-    if t == "-" {
-        Location::Stdio
-    } else {
-        Location::File(PathBuf::from(t))
-    }
-}
-
 /// The options every server-talking verb shares.
 fn common(low: LowArgs, env: Env<'_>) -> Result<Common, Error> {
     let level = match (low.quiet, low.verbose) {
@@ -448,7 +434,26 @@ fn common(low: LowArgs, env: Env<'_>) -> Result<Common, Error> {
         timeout,
         retries,
         log: Log::new(level),
+        etcd: etcd_credentials(env)?,
     })
+}
+
+/// etcd's credentials, under etcdctl's own environment names (never flags: a command
+/// line is visible to every user of the host).
+fn etcd_credentials(env: Env<'_>) -> Result<crate::store::EtcdCredentials, Error> {
+    let text = |name: &'static str| utf8(env, name).map(|v| v.map(|s| s.value));
+    let path = |name: &str| nonempty(env, name).map(PathBuf::from);
+    let mut credentials =
+        crate::store::EtcdCredentials::from_user(text("ETCDCTL_USER")?, text("ETCDCTL_PASSWORD")?);
+    credentials.cacert = path("ETCDCTL_CACERT");
+    credentials.cert = path("ETCDCTL_CERT");
+    credentials.key = path("ETCDCTL_KEY");
+    if credentials.cert.is_some() != credentials.key.is_some() {
+        return Err(Error::usage(
+            "ETCDCTL_CERT and ETCDCTL_KEY go together: a client certificate needs its key",
+        ));
+    }
+    Ok(credentials)
 }
 
 /// The proxy variables as curl reads them, lower case first.

@@ -32,7 +32,7 @@ use crate::rescue;
 use crate::secret::Secret;
 use crate::session::Common;
 use crate::session::Session;
-use crate::store::{Created, Held, Location, NewFile, Sweep};
+use crate::store::{self, Created, Held, Location, NewFile, Sweep};
 use crate::token::{self, Doc, MAX_FILE};
 
 /// A login waits for a person (a code to enter, a browser to come back): the
@@ -44,7 +44,8 @@ pub(crate) const DEFAULT_REDIRECT_PORT: u16 = 1717;
 
 /// `sfrefresh login [OPTIONS] TOKEN_FILE`, checked.
 pub(crate) struct LoginArgs {
-    pub(crate) path: PathBuf,
+    /// A new token file, or an etcd key.
+    pub(crate) target: Location,
     pub(crate) flow: Flow,
     /// Replace a file that still holds a refresh token.
     pub(crate) force: bool,
@@ -94,8 +95,8 @@ pub(crate) fn run(args: &LoginArgs) -> Result<(), Error> {
     let c = &args.common;
     let log = c.log;
     let deadline = Instant::now() + c.timeout;
-    let file = NewFile::new(&args.path)?;
-    check_replaceable(&file, args.force)?;
+    let file = Dest::new(&args.target)?;
+    file.check_replaceable(args.force, c)?;
     file.check_writable(FILE_ROOM)?;
     let got = match &args.flow {
         Flow::Sfdx {
@@ -130,7 +131,8 @@ pub(crate) fn run(args: &LoginArgs) -> Result<(), Error> {
     if text.len() as u64 > MAX_FILE {
         return Err(file.error("cannot be saved: the answer makes it larger than 1 MiB"));
     }
-    save(&file, &text, args.force, log).map_err(|e| rescued(&file, &got.answer.raw, e))?;
+    file.save(&text, args.force, c)
+        .map_err(|e| file.rescued(&got.answer.raw, e))?;
     if let Some(form) = args.print {
         let bytes = print::render(form, &doc, &text).map_err(|problem| {
             Error::output(format!(
@@ -138,9 +140,9 @@ pub(crate) fn run(args: &LoginArgs) -> Result<(), Error> {
                 file.shown()
             ))
         })?;
-        print::emit(&bytes, file.shown())?;
+        print::emit(&bytes, &file.shown())?;
     }
-    report(&doc, &got, file.shown(), &log);
+    report(&doc, &got, &file.shown(), &log);
     Ok(())
 }
 
@@ -288,13 +290,113 @@ fn assemble(got: &Got) -> Doc {
     doc
 }
 
-/// A file already at the path is replaced only when it is a token file without a
-/// refresh token (or empty), or with `--force`: said before anything is sent, so no one
-/// approves a login that cannot be saved.
-fn check_replaceable(file: &NewFile, force: bool) -> Result<(), Error> {
-    match file.existing()? {
-        None => Ok(()),
-        Some(bytes) => replaceable(&bytes, force).map_err(|p| file.error(p + "; nothing was sent")),
+/// Where a login puts the first token: a new file, or a key in etcd.
+enum Dest<'a> {
+    File(NewFile),
+    Etcd(&'a Location),
+}
+
+impl<'a> Dest<'a> {
+    fn new(target: &'a Location) -> Result<Dest<'a>, Error> {
+        match target {
+            Location::File(path) => Ok(Dest::File(NewFile::new(path)?)),
+            other => Ok(Dest::Etcd(other)),
+        }
+    }
+
+    fn shown(&self) -> String {
+        match self {
+            Dest::File(f) => f.shown().to_string(),
+            Dest::Etcd(l) => l.shown(),
+        }
+    }
+
+    fn error(&self, problem: impl Into<String>) -> Error {
+        Error::token_file(&self.shown(), problem)
+    }
+
+    /// A token already there is replaced only when it holds no refresh token (or is
+    /// empty), or with `--force`: said before anything is sent, so no one approves a
+    /// login that cannot be saved.
+    fn check_replaceable(&self, force: bool, c: &Common) -> Result<(), Error> {
+        let existing = match self {
+            Dest::File(f) => f.existing()?,
+            Dest::Etcd(l) => store::read_if_any(l, c.reach(), c.timeout)?,
+        };
+        match existing {
+            None => Ok(()),
+            Some(bytes) => {
+                replaceable(&bytes, force).map_err(|p| self.error(p + "; nothing was sent"))
+            }
+        }
+    }
+
+    fn check_writable(&self, size: u64) -> Result<(), Error> {
+        match self {
+            Dest::File(f) => f.check_writable(size),
+            Dest::Etcd(_) => Ok(()),
+        }
+    }
+
+    /// Creates the file whole, or, when one appeared meanwhile (or for etcd, always),
+    /// replaces it under its lock after the same check as before.
+    fn save(&self, text: &[u8], force: bool, c: &Common) -> Result<(), Error> {
+        let log = c.log;
+        let location = match self {
+            Dest::File(file) => match file.create(text, &log)? {
+                Created::Done => {
+                    log.step(format_args!("created {} (mode 0600)", file.shown()));
+                    return Ok(());
+                }
+                Created::Exists => Location::File(file.path().to_path_buf()),
+            },
+            Dest::Etcd(l) => (*l).clone(),
+        };
+        let locked = Held::open_with(
+            &location,
+            Instant::now() + LOCK_WAIT,
+            LOCK_WAIT,
+            &log,
+            Sweep::Scan,
+            c.reach(),
+        )?;
+        if let Some(bytes) = locked.read_if_any()? {
+            replaceable(&bytes, force).map_err(|p| locked.error(p))?;
+        }
+        locked.replace(text, &log)?;
+        let verb = if matches!(self, Dest::File(_)) {
+            "replaced"
+        } else {
+            "saved"
+        };
+        log.step(format_args!("{verb} {}", locked.shown()));
+        Ok(())
+    }
+
+    /// The token could not be saved: keep the answer in a rescue file, as a refresh does.
+    fn rescued(&self, raw: &[u8], e: Error) -> Error {
+        let written = match self {
+            Dest::File(file) => {
+                let beside = rescue::Beside {
+                    dir: file.dir(),
+                    name: file.short_name(),
+                    owner: None,
+                };
+                rescue::write(raw, Some(beside), file.short_name())
+            }
+            Dest::Etcd(l) => rescue::write(raw, None, &store::rescue_name(l)),
+        };
+        match written {
+            Ok(path) => say(format_args!(
+                "the server's answer (the new token) was saved to {} (mode 0600)",
+                rescue::shown(&path)
+            )),
+            Err(why) => say(format_args!(
+                "the server's answer could not be saved to a rescue file either: {}",
+                sanitize(&why)
+            )),
+        }
+        e
     }
 }
 
@@ -311,51 +413,6 @@ fn replaceable(bytes: &[u8], force: bool) -> Result<(), String> {
         ),
         Ok(_) => Ok(()),
     }
-}
-
-/// Creates the file whole, or, when one appeared meanwhile, replaces it under its lock
-/// after the same check as before.
-fn save(file: &NewFile, text: &[u8], force: bool, log: Log) -> Result<(), Error> {
-    match file.create(text, &log)? {
-        Created::Done => {
-            log.step(format_args!("created {} (mode 0600)", file.shown()));
-            Ok(())
-        }
-        Created::Exists => {
-            let locked = Held::open_with(
-                &Location::File(file.path().to_path_buf()),
-                Instant::now() + LOCK_WAIT,
-                LOCK_WAIT,
-                &log,
-                Sweep::Scan,
-            )?;
-            let bytes = locked.read()?;
-            replaceable(&bytes, force).map_err(|p| locked.error(p))?;
-            locked.replace(text, &log)?;
-            log.step(format_args!("replaced {}", locked.shown()));
-            Ok(())
-        }
-    }
-}
-
-/// The token could not be saved: keep the answer in a rescue file, as a refresh does.
-fn rescued(file: &NewFile, raw: &[u8], e: Error) -> Error {
-    let beside = rescue::Beside {
-        dir: file.dir(),
-        name: file.short_name(),
-        owner: None,
-    };
-    match rescue::write(raw, Some(beside)) {
-        Ok(path) => say(format_args!(
-            "the server's answer (the new token) was saved to {} (mode 0600)",
-            rescue::shown(&path)
-        )),
-        Err(why) => say(format_args!(
-            "the server's answer could not be saved to a rescue file either: {}",
-            sanitize(&why)
-        )),
-    }
-    e
 }
 
 /// The status line, and a warning when the file cannot be refreshed later.

@@ -1,8 +1,6 @@
 //! `sfrefresh login`'s options, checked once: which way the first token comes, what that
 //! way needs, and the grant options that `refresh` shares.
 
-use std::path::PathBuf;
-
 use super::{Env, common, nonempty};
 use crate::cli::flags::LowArgs;
 use crate::client::ClientAuth;
@@ -15,6 +13,7 @@ use crate::login::INTERACTIVE_TIMEOUT;
 use crate::login::LoginArgs;
 use crate::login::SfdxSource;
 use crate::session::Common;
+use crate::store::Location;
 
 /// `--grant`, `--jwt-key`, `--username`, `--audience`: form only; `grant.rs` and the
 /// token file fill in the rest per run.
@@ -77,7 +76,7 @@ pub(crate) fn login(mut low: LowArgs, env: Env<'_>) -> Result<LoginArgs, Error> 
         common.timeout = INTERACTIVE_TIMEOUT;
     }
     Ok(LoginArgs {
-        path,
+        target: path,
         flow,
         force,
         print,
@@ -172,7 +171,7 @@ fn check_foreign(low: &LowArgs, grants: &GrantOpts, mode: Mode) -> Result<(), Er
 
 /// TOKEN_FILE: the one file `login` writes (never `-`: a login's refresh token must be
 /// kept somewhere that a later refresh finds).
-fn login_path(low: &mut LowArgs, env: Env<'_>) -> Result<PathBuf, Error> {
+fn login_path(low: &mut LowArgs, env: Env<'_>) -> Result<Location, Error> {
     let path = match low.positional.len() {
         0 => nonempty(env, "SF_TOKEN_FILE").ok_or_else(|| {
             Error::usage_help("no token file: give TOKEN_FILE or set SF_TOKEN_FILE")
@@ -194,7 +193,7 @@ fn login_path(low: &mut LowArgs, env: Env<'_>) -> Result<PathBuf, Error> {
              token too",
         ));
     }
-    Ok(PathBuf::from(path))
+    Location::parse(path)
 }
 
 fn with_client_id(common: Common) -> Result<Common, Error> {

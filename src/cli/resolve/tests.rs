@@ -257,10 +257,15 @@ fn status_takes_several_files_and_checks_its_urls() {
         Err(e) => panic!("expected status, got {e}"),
     };
     let a = status(&["status", "a.json", "b.json", "--json"], &[]);
-    assert_eq!(a.files, ["a.json", "b.json"].map(PathBuf::from).to_vec());
+    assert_eq!(
+        a.files,
+        ["a.json", "b.json"]
+            .map(|f| Location::File(f.into()))
+            .to_vec()
+    );
     assert!(a.json && !a.check && a.userinfo_url.is_none());
     let a = status(&["status"], &[("SF_TOKEN_FILE", "env.json")]);
-    assert_eq!(a.files, vec![PathBuf::from("env.json")]);
+    assert_eq!(a.files, vec![Location::File("env.json".into())]);
     let a = status(
         &["status", "--check", "--userinfo-url", "https://idp/me", "t"],
         &[],
