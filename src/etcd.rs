@@ -360,7 +360,11 @@ impl Client {
         }
         let mut response = match request.send(body.to_string().as_bytes()) {
             Ok(r) => r,
-            Err(e) => return Answer::Retry(crate::net::describe(&e)),
+            // A certificate refused either way is refused by every member alike.
+            Err(e) => match crate::tls::tls_detail(&e) {
+                Some(why) => return Answer::Refused(format!("TLS with {member}: {why}")),
+                None => return Answer::Retry(crate::net::describe(&e)),
+            },
         };
         let status = response.status().as_u16();
         let text = match response
@@ -650,14 +654,14 @@ impl Locked {
             };
             self.wait_gone(&lock, revision + 1, until);
             if Instant::now() >= deadline {
-                return Err(place_error(
-                    &c.place,
-                    format!(
-                        "another run ({by}) has held its etcd lock for more than the {} \
-                         --timeout; nothing was sent",
-                        human(timeout)
-                    ),
-                ));
+                // Exit 4, not 3 as for a file: a lock in etcd ends with its holder's
+                // lease, so this passes by itself (and `--watch` tries again).
+                return Err(Error::network(format!(
+                    "another run ({by}) has held the etcd lock for more than the {} --timeout; \
+                     nothing was sent",
+                    human(timeout)
+                ))
+                .hinted("a lock ends with its holder's lease at the latest: try again later"));
             }
         }
     }

@@ -7,7 +7,7 @@ use std::process::{Child, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::etcd_cluster::{Cluster, signal};
+use crate::etcd_cluster::{Cluster, cert, signal};
 use crate::fake_salesforce::FakeSalesforce;
 use crate::util::*;
 
@@ -225,18 +225,20 @@ fn readers_of_a_fresh_token_take_no_lock() {
     );
     assert_eq!(cluster.revision(), before, "a reader wrote");
 
-    // A due refresh waits for the lock until its --timeout, sends nothing, exit 3.
+    // A due refresh waits for the lock until its --timeout and sends nothing: exit 4,
+    // as a lock in etcd ends with its holder's lease.
     let out = run(&mut run_at(&sf, &cluster.url(KEY), &["--timeout", "2"]));
+    let url = cluster.url(KEY);
     assert_eq!(
         (out.code, out.stderr.as_str()),
         (
-            3,
+            4,
             format!(
-                "sfrefresh: waiting for {} held by other-host:4242:feed\n\
-                 sfrefresh: error: token file {}: another run (other-host:4242:feed) has held its \
-                 etcd lock for more than the 2s --timeout; nothing was sent\n",
-                cluster.url(KEY),
-                cluster.url(KEY)
+                "sfrefresh: waiting for {url} held by other-host:4242:feed\n\
+                 sfrefresh: error: {url}: another run (other-host:4242:feed) has held the etcd \
+                 lock for more than the 2s --timeout; nothing was sent\n\
+                 sfrefresh: hint: a lock ends with its holder's lease at the latest: try again \
+                 later\n"
             )
             .as_str()
         )
@@ -574,5 +576,354 @@ fn credentials_in_the_url_are_refused_without_echoing_them() {
             "sfrefresh: error: the etcd location holds credentials: give them in ETCDCTL_USER \
              and ETCDCTL_PASSWORD, never in the URL (a command line is visible to every user)\n"
         )
+    );
+}
+
+/// etcds://: the server's certificate checked against ETCDCTL_CACERT, a client
+/// certificate from ETCDCTL_CERT and ETCDCTL_KEY; a certificate refused either way is
+/// exit 3 with nothing sent, as a token file that cannot be read.
+#[test]
+fn etcds_with_a_ca_and_a_client_certificate() {
+    let cluster = Cluster::start_tls(3);
+    cluster.put(KEY, TOKEN);
+    let sf = server(true, Duration::ZERO);
+    let url = cluster.url(KEY);
+    assert!(url.starts_with("etcds://"));
+    let ca = cert("etcd-ca.pem");
+    type Env = Vec<(&'static str, String)>;
+    let cases: [(&str, Env, &str); 3] = [
+        (
+            "the built-in roots do not know the test CA",
+            vec![
+                ("ETCDCTL_CERT", cert("client.pem")),
+                ("ETCDCTL_KEY", cert("client.key")),
+            ],
+            "the server's certificate is not signed by a trusted CA",
+        ),
+        (
+            "no client certificate",
+            vec![("ETCDCTL_CACERT", ca.clone())],
+            "received fatal alert",
+        ),
+        (
+            "a client certificate etcd does not trust",
+            vec![
+                ("ETCDCTL_CACERT", ca.clone()),
+                ("ETCDCTL_CERT", cert("untrusted.pem")),
+                ("ETCDCTL_KEY", cert("untrusted.key")),
+            ],
+            "received fatal alert",
+        ),
+    ];
+    for (what, env, problem) in cases {
+        let mut cmd = run_at(&sf, &url, &["--timeout", "5"]);
+        cmd.envs(env);
+        let out = run(&mut cmd);
+        assert_eq!(out.code, 3, "{what}: {}", out.stderr);
+        let head = format!("sfrefresh: error: token file {url}: etcd refused: TLS with 127.0.0.1:");
+        assert!(out.stderr.starts_with(&head), "{what}: {}", out.stderr);
+        assert!(out.stderr.contains(problem), "{what}: {}", out.stderr);
+    }
+    assert!(sf.requests().is_empty());
+    let mut cmd = run_at(&sf, &url, &["-q"]);
+    cmd.env("ETCDCTL_CACERT", &ca)
+        .env("ETCDCTL_CERT", cert("client.pem"))
+        .env("ETCDCTL_KEY", cert("client.key"));
+    let out = run(&mut cmd);
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    assert_eq!(
+        stored(&cluster)["refresh_token"],
+        sf.current_refresh_token().unwrap().as_str()
+    );
+}
+
+/// A token issued long ago for `family`, in the shape the fleet tests use.
+fn family_token(family: &str) -> String {
+    TOKEN.replace("5Aep861.refresh-r0", family)
+}
+
+fn rotating_families(families: &[&str]) -> FakeSalesforce {
+    let mut b = FakeSalesforce::builder()
+        .client_id(CLIENT_ID)
+        .instance_url("https://acme.my.salesforce.com");
+    for f in families {
+        b = b.refresh_token(f);
+    }
+    b.start()
+}
+
+/// Requirement 7: a prefix names every family under it (locks skipped) as a directory
+/// does, mixed with files and `--files-from` lines; the metrics file labels each by its
+/// location; the batch line counts them all.
+#[test]
+fn a_prefix_a_list_and_files_in_one_batch_with_metrics() {
+    let cluster = Cluster::start(3);
+    let families = [
+        "5Aep861.fam-a",
+        "5Aep861.fam-b",
+        "5Aep861.fam-c",
+        "5Aep861.fam-d",
+    ];
+    let sf = rotating_families(&families);
+    cluster.put("/fleet/a", &family_token(families[0]));
+    cluster.put("/fleet/b", &family_token(families[1]));
+    // Listed: only a last part starting with a dot (a lock) is skipped.
+    cluster.put("/fleet/b/.lock-like-but-not/x", "not json");
+    cluster.put("/fleet/.hidden", "a dot name: skipped, as in a directory");
+    cluster.put("/elsewhere/c", &family_token(families[2]));
+    let dir = TempDir::new();
+    let file = dir.write("d.json", &family_token(families[3]));
+    let list = dir.write("list", &format!("{}\n", cluster.url("/elsewhere/c")));
+    let metrics = dir.path("m.prom");
+    let prefix = cluster.url("/fleet/");
+    let mut cmd = sfrefresh();
+    cmd.args([
+        "--client-id",
+        CLIENT_ID,
+        "--token-url",
+        &sf.token_url(),
+        "--jobs",
+        "1",
+    ])
+    .arg("--metrics-file")
+    .arg(&metrics)
+    .arg("--files-from")
+    .arg(&list)
+    .arg(&prefix)
+    .arg(&file);
+    let out = run(&mut cmd);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let refreshed = |shown: &str| {
+        format!(
+            "sfrefresh: {shown}: refreshed token for https://acme.my.salesforce.com (refresh token rotated)"
+        )
+    };
+    let odd = cluster.url("/fleet/b/.lock-like-but-not/x");
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    assert_eq!(
+        lines,
+        [
+            refreshed(&cluster.url("/fleet/a")),
+            refreshed(&cluster.url("/fleet/b")),
+            format!(
+                "sfrefresh: {odd}: error (exit 3): is not valid JSON (expected ident at line 1 \
+                 column 2)"
+            ),
+            refreshed(&cluster.url("/elsewhere/c")),
+            refreshed(&file.display().to_string()),
+            "sfrefresh: 5 token files: 4 refreshed, 0 fresh, 1 failed (exit 3)".to_string(),
+        ]
+    );
+    let text = fs::read_to_string(&metrics).unwrap();
+    assert!(
+        text.contains(&format!(
+            "sfrefresh_last_success_timestamp_seconds{{file=\"{}\"}}",
+            cluster.url("/fleet/a")
+        )),
+        "{text}"
+    );
+    let presented = sf.refresh_tokens_presented();
+    assert_eq!(presented.len(), 4, "{presented:?}");
+    for (key, family) in [("/fleet/a", 0), ("/fleet/b", 1), ("/elsewhere/c", 2)] {
+        let v: serde_json::Value = serde_json::from_str(&cluster.get(key).unwrap()).unwrap();
+        assert_ne!(v["refresh_token"], families[family], "{key} was not saved");
+    }
+}
+
+/// `SF_TOKEN_FILE` takes an etcd location too; `-v` names the lock and the lease and
+/// shows no password or auth token.
+#[test]
+fn sf_token_file_and_verbose_lines_without_secrets() {
+    let mut cluster = seeded();
+    cluster.enable_auth();
+    let sf = server(true, Duration::ZERO);
+    let mut cmd = sfrefresh();
+    cmd.args([
+        "-v",
+        "--client-id",
+        CLIENT_ID,
+        "--token-url",
+        &sf.token_url(),
+    ])
+    .env("SF_TOKEN_FILE", cluster.url(KEY))
+    .env("ETCDCTL_USER", "acme")
+    .env("ETCDCTL_PASSWORD", "acme-pw");
+    let out = run(&mut cmd);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let url = cluster.url(KEY);
+    assert!(
+        out.stderr
+            .contains(&format!("sfrefresh: locked {url} (etcd lease ")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&format!("sfrefresh: saved {url}\n")),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("acme-pw"), "{}", out.stderr);
+    assert!(!out.stderr.contains("5Aep861"), "{}", out.stderr);
+}
+
+/// `revoke` of a family in etcd: the token is revoked, then the key is deleted under
+/// the lock (or, with `--keep-file`, kept without its tokens).
+#[test]
+fn revoke_deletes_the_key_or_keeps_it_without_tokens() {
+    let cluster = seeded();
+    cluster.put("/sfr/kept", &family_token("5Aep861.kept"));
+    let sf = FakeSalesforce::builder()
+        .client_id(CLIENT_ID)
+        .refresh_token("5Aep861.refresh-r0")
+        .refresh_token("5Aep861.kept")
+        .start();
+    let url = cluster.url(KEY);
+    let mut cmd = sfrefresh();
+    cmd.args([
+        "revoke",
+        "--client-id",
+        CLIENT_ID,
+        "--token-url",
+        &sf.token_url(),
+    ])
+    .arg(&url);
+    let out = run(&mut cmd);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (
+            0,
+            format!(
+                "sfrefresh: revoked the refresh token for https://acme.my.salesforce.com; \
+                 removed {url}\n"
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(cluster.keys(KEY), Vec::<String>::new());
+    let kept = cluster.url("/sfr/kept");
+    let mut cmd = sfrefresh();
+    cmd.args([
+        "revoke",
+        "--keep-file",
+        "--client-id",
+        CLIENT_ID,
+        "--token-url",
+        &sf.token_url(),
+    ])
+    .arg(&kept);
+    let out = run(&mut cmd);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&cluster.get("/sfr/kept").unwrap()).unwrap();
+    assert!(
+        v.get("refresh_token").is_none() && v.get("access_token").is_none(),
+        "{v}"
+    );
+    assert_eq!(v["instance_url"], "https://acme.my.salesforce.com");
+    assert_eq!(cluster.keys("/sfr/kept"), ["/sfr/kept"]);
+}
+
+/// `login` writes the first token to a key; a key that holds a refresh token is
+/// replaced only with `--force`, and the refusal comes before anything is sent.
+#[test]
+fn login_writes_the_first_token_to_a_key() {
+    let cluster = seeded();
+    let sf = FakeSalesforce::builder()
+        .client_secret("cc-s3cret")
+        .my_domain(true)
+        .start();
+    let dir = TempDir::new();
+    let secret = dir.write("secret", "cc-s3cret\n");
+    let login = |location: &str, extra: &[&str]| {
+        let mut cmd = sfrefresh();
+        cmd.args([
+            "login",
+            "--client-id",
+            &sf.client_id(),
+            "--token-url",
+            &sf.token_url(),
+        ])
+        .args(["--grant", "client-credentials", "--client-secret-file"])
+        .arg(&secret)
+        .args(extra)
+        .arg(location);
+        run(&mut cmd)
+    };
+    let new = cluster.url("/sfr/new");
+    let out = login(&new, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("; saved {new} (")),
+        "{}",
+        out.stderr
+    );
+    let v: serde_json::Value = serde_json::from_str(&cluster.get("/sfr/new").unwrap()).unwrap();
+    assert_eq!(
+        v["access_token"],
+        sf.current_access_token().unwrap().as_str()
+    );
+    assert_eq!(v["sfrefresh_grant"], "client-credentials");
+    assert_eq!(cluster.keys("/sfr/new"), ["/sfr/new"]);
+
+    let url = cluster.url(KEY);
+    let out = login(&url, &[]);
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (
+            3,
+            format!(
+                "sfrefresh: error: token file {url}: already holds a refresh token; use --force \
+                 to replace it (the old token stays valid until revoked); nothing was sent\n"
+            )
+            .as_str()
+        )
+    );
+    assert_eq!(sf.requests().len(), 1);
+    let out = login(&url, &["--force"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(stored(&cluster).get("refresh_token").is_none());
+}
+
+/// Requirement 7, `--watch` on several hosts: each due time is refreshed once (the
+/// others find the token fresh, read without the lock), a watcher killed does not stop
+/// the others, and no refresh token is ever sent twice.
+#[test]
+fn several_watchers_refresh_each_due_time_once_and_outlive_a_killed_one() {
+    let cluster = seeded();
+    let sf = server(true, Duration::from_millis(50));
+    let url = cluster.url(KEY);
+    let watchers: Vec<Child> = (0..3)
+        .map(|_| {
+            let mut cmd = run_at(
+                &sf,
+                &url,
+                &["--watch", "--if-older-than", "2s", "--timeout", "5"],
+            );
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+            cmd.spawn().unwrap()
+        })
+        .collect();
+    thread::sleep(Duration::from_secs(5));
+    let mut watchers = watchers.into_iter();
+    let mut killed = watchers.next().unwrap();
+    signal(killed.id(), "KILL");
+    let _ = killed.wait();
+    let at_kill = sf.refresh_tokens_presented().len();
+    thread::sleep(Duration::from_secs(5));
+    let after = sf.refresh_tokens_presented().len();
+    for mut w in watchers {
+        signal(w.id(), "TERM");
+        let _ = w.wait();
+    }
+    let presented = sf.refresh_tokens_presented();
+    assert!(!sf.family_revoked(), "{presented:?}");
+    // About one refresh every 2 s (plus jitter) in 10 s, not one per watcher.
+    assert!((3..=6).contains(&presented.len()), "{presented:?}");
+    assert!(
+        after > at_kill,
+        "the others stopped after a watcher was killed: {presented:?}"
+    );
+    assert_eq!(
+        stored(&cluster)["refresh_token"],
+        sf.current_refresh_token().unwrap().as_str()
     );
 }

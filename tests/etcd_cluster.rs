@@ -26,11 +26,27 @@ pub struct Cluster {
     pub dir: TempDir,
     /// `ETCDCTL_USER` for etcdctl once auth is on.
     root: Option<String>,
+    /// Clients speak TLS (tests/certs/etcd-server.pem) and must show tests/certs/client.pem.
+    tls: bool,
+}
+
+/// A file of tests/certs.
+pub fn cert(name: &str) -> String {
+    format!("{}/tests/certs/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 impl Cluster {
     /// Starts `n` members and waits until every one is healthy.
     pub fn start(n: usize) -> Cluster {
+        Cluster::start_with(n, false)
+    }
+
+    /// `start`, with clients on TLS and client certificates required.
+    pub fn start_tls(n: usize) -> Cluster {
+        Cluster::start_with(n, true)
+    }
+
+    fn start_with(n: usize, tls: bool) -> Cluster {
         let dir = TempDir::new();
         let members: Vec<Member> = (0..n)
             .map(|i| Member {
@@ -44,6 +60,7 @@ impl Cluster {
             members,
             dir,
             root: None,
+            tls,
         };
         for i in 0..n {
             cluster.spawn(i);
@@ -64,10 +81,21 @@ impl Cluster {
         let initial = self.initial_cluster();
         let data = self.dir.path(&format!("data-{i}"));
         let log = fs::File::create(self.dir.path(&format!("etcd-{i}.log"))).unwrap();
+        let scheme = self.scheme();
         let m = &mut self.members[i];
-        let client = format!("http://127.0.0.1:{}", m.client_port);
+        let client = format!("{scheme}://127.0.0.1:{}", m.client_port);
         let peer = format!("http://127.0.0.1:{}", m.peer_port);
-        let child = Command::new("etcd")
+        let mut cmd = Command::new("etcd");
+        if self.tls {
+            cmd.args(["--cert-file", &cert("etcd-server.pem")])
+                .args(["--key-file", &cert("etcd-server.key")])
+                .args([
+                    "--client-cert-auth",
+                    "--trusted-ca-file",
+                    &cert("etcd-ca.pem"),
+                ]);
+        }
+        let child = cmd
             .args(["--name", &m.name, "--data-dir"])
             .arg(&data)
             .args([
@@ -122,9 +150,14 @@ impl Cluster {
             .join(",")
     }
 
-    /// `etcd://every member/KEY`.
+    fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
+    }
+
+    /// `etcd://every member/KEY` (`etcds://` for a TLS cluster).
     pub fn url(&self, key: &str) -> String {
-        format!("etcd://{}{key}", self.hosts())
+        let scheme = if self.tls { "etcds" } else { "etcd" };
+        format!("{scheme}://{}{key}", self.hosts())
     }
 
     fn live(&self) -> Vec<usize> {
@@ -138,10 +171,25 @@ impl Cluster {
         let endpoints = self
             .live()
             .iter()
-            .map(|i| format!("http://127.0.0.1:{}", self.members[*i].client_port))
+            .map(|i| {
+                format!(
+                    "{}://127.0.0.1:{}",
+                    self.scheme(),
+                    self.members[*i].client_port
+                )
+            })
             .collect::<Vec<_>>()
             .join(",");
         let mut cmd = Command::new("etcdctl");
+        if self.tls {
+            cmd.args([
+                "--cacert",
+                &cert("etcd-ca.pem"),
+                "--cert",
+                &cert("client.pem"),
+            ])
+            .args(["--key", &cert("client.key")]);
+        }
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("ETCDCTL_API", "3")
