@@ -22,7 +22,7 @@ REPRO ?= 1
 export SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 export SFREFRESH_COMMIT  ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 
-.PHONY: build test demo fake-salesforce static empty-root-test recipes-test bench install clean \
+.PHONY: build test demo etcd-demo fake-salesforce static empty-root-test recipes-test bench install clean \
 	oidc-deps tools dist dist-test msrv-check fuzz
 
 build:
@@ -82,6 +82,10 @@ fake-salesforce:
 
 demo: build fake-salesforce
 	sh examples/demo.sh target/release/sfrefresh $(FAKE_SALESFORCE)
+
+# Three "hosts" sharing one token family in a local 3-member etcd cluster (docs/etcd.md).
+etcd-demo: build fake-salesforce
+	sh examples/etcd-demo.sh target/release/sfrefresh $(FAKE_SALESFORCE)
 
 # A fully static, stripped x86_64 Linux binary at dist/sfrefresh (musl + rustls/ring),
 # built as make dist builds it. Needs: rustup target add x86_64-unknown-linux-musl;

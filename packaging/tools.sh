@@ -46,6 +46,8 @@ CI_DEBS=(
   util-linux                # setpriv, unshare (tests as another uid, the empty root)
   procps                    # kill, for the fault tests' signals
   g++                       # cargo-fuzz's libFuzzer (C++) for make fuzz
+  etcd-server               # etcd: the 3-member clusters of tests/etcd.rs, make etcd-demo
+  etcd-client               # etcdctl: the etcd tests seed, read and break the cluster
 )
 # make dist:
 BUILD_DEBS=(

@@ -83,6 +83,11 @@ fn env_vars_and_exit_codes_are_documented_everywhere() {
         "HTTPS_PROXY",
         "NO_PROXY",
         "SF_REVOKE_URL",
+        "ETCDCTL_USER",
+        "ETCDCTL_PASSWORD",
+        "ETCDCTL_CACERT",
+        "ETCDCTL_CERT",
+        "ETCDCTL_KEY",
     ] {
         for (name, text) in [
             ("--help", &help),

@@ -107,6 +107,10 @@ ARGUMENTS:
                             Several files, or a directory (its *.json):
                             each refreshed on its own, one line each, then
                             a summary; exit code the most serious of theirs
+                            etcd://HOST:PORT[,HOST:PORT...]/KEY (etcds://
+                            for TLS): a family shared by many hosts, kept
+                            in etcd under a lease-held lock; KEY/ ending in
+                            '/' names every family under it (docs/etcd.md)
 
 ";
 
@@ -124,6 +128,9 @@ ENVIRONMENT:
     http_proxy/HTTP_PROXY, then all_proxy/ALL_PROXY: proxy for http (loopback)
     no_proxy/NO_PROXY: hosts reached directly: comma-separated names (the host
     and its subdomains), IP addresses, CIDR ranges, or * for all
+    ETCDCTL_USER (name or name:password), ETCDCTL_PASSWORD, ETCDCTL_CACERT,
+    ETCDCTL_CERT, ETCDCTL_KEY: etcd's credentials and TLS, read as etcdctl
+    reads them, for etcd:// and etcds:// locations
 
 EXIT CODES:
     0  refreshed, or skipped because --if-older-than found the token fresh
@@ -131,10 +138,11 @@ EXIT CODES:
     2  usage: bad flag or value, missing client id, no token file
     3  token file: missing, unreadable, not JSON, no usable refresh_token, not
        a regular file, too large, cannot be saved; or stdout or the
-       --metrics-file not writable
+       --metrics-file not writable; etcd refused (auth, permission, TLS)
     4  token endpoint or proxy unreachable, or the answer unusable: network,
        timeout, 5xx/429 after retries, redirect, not a token endpoint,
-       unreadable or bad 200, TLS trust, proxy authentication, signature
+       unreadable or bad 200, TLS trust, proxy authentication, signature;
+       no etcd quorum, or its lock held past --timeout (nothing sent)
     5  the server refused the refresh (OAuth error in a 4xx answer):
        re-authorisation or configuration needed
     126  exec: COMMAND was found but could not be run
@@ -173,6 +181,7 @@ If the refresh fails, COMMAND does not run and the exit code is sfrefresh's.
 
 ARGUMENTS:
     TOKEN_FILE          token JSON file, refreshed in place [env: SF_TOKEN_FILE]
+                        or an etcd:// location (see 'sfrefresh --help')
     COMMAND [ARGS...]   everything after '--', run as it is (searched in PATH)
 
 ";
@@ -205,7 +214,7 @@ waiting for their lock, nothing is written, and nothing is sent unless --check.
 No token is ever shown, not even in part.
 
 ARGUMENTS:
-    TOKEN_FILE...       token JSON files                   [env: SF_TOKEN_FILE]
+    TOKEN_FILE...       token JSON files or etcd:// keys   [env: SF_TOKEN_FILE]
 
 ";
 
@@ -242,7 +251,7 @@ warning. Any other failure leaves the file byte for byte as it was.
 The step for a box being decommissioned, or a token file that leaked.
 
 ARGUMENTS:
-    TOKEN_FILE          token JSON file                    [env: SF_TOKEN_FILE]
+    TOKEN_FILE          token JSON file or etcd:// key     [env: SF_TOKEN_FILE]
 
 ";
 
@@ -279,7 +288,8 @@ out or is interrupted leaves no file. A file that holds a refresh token is not
 replaced without --force. The code, the URL and notes go to stderr only.
 
 ARGUMENTS:
-    TOKEN_FILE              the token file to create     [env: SF_TOKEN_FILE]
+    TOKEN_FILE              the token file to create, or an etcd:// key
+                                                         [env: SF_TOKEN_FILE]
 
 WAYS TO LOG IN (exactly one): --device, --web, --sfdx-url-file, --jwt-key
 (JWT bearer) or --grant client-credentials, as described below.
