@@ -113,6 +113,8 @@ FLOOR = bench/floor/target/$(STATIC_TARGET)/release/floor
 bench: static
 	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y nginx-light
+	@command -v etcd >/dev/null || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends etcd-server etcd-client
 	$(CARGO) build --release --target $(STATIC_TARGET) --manifest-path bench/floor/Cargo.toml
 	python3 bench/run.py --bin dist/sfrefresh --floor $(FLOOR)
 
