@@ -414,8 +414,8 @@ fn classify(status: u16, value: Value) -> Answer {
         .or_else(|| value.get("message"))
         .and_then(Value::as_str)
         .unwrap_or("")
-        .trim_start_matches("etcdserver: ")
-        .to_string();
+        .trim_start_matches("etcdserver: ");
+    let message = sanitize(message);
     match code {
         // Unauthenticated: an expired or revoked auth token.
         16 => Answer::TokenExpired,

@@ -927,3 +927,46 @@ fn several_watchers_refresh_each_due_time_once_and_outlive_a_killed_one() {
         sf.current_refresh_token().unwrap().as_str()
     );
 }
+
+/// A prefix alone is a batch, as a directory alone is; the verbs of one location refuse
+/// it before anything is sent.
+#[test]
+fn a_prefix_alone_is_a_batch_and_one_location_verbs_refuse_it() {
+    let cluster = Cluster::start(3);
+    let sf = rotating_families(&["5Aep861.fam-a"]);
+    cluster.put("/only/a", &family_token("5Aep861.fam-a"));
+    let prefix = cluster.url("/only/");
+    let out = run(&mut run_at(&sf, &prefix, &[]));
+    assert_eq!(
+        (out.code, out.stderr.as_str()),
+        (
+            0,
+            format!(
+                "sfrefresh: {}: refreshed token for https://acme.my.salesforce.com (refresh \
+                 token rotated)\nsfrefresh: 1 token file: 1 refreshed, 0 fresh, 0 failed\n",
+                cluster.url("/only/a")
+            )
+            .as_str()
+        )
+    );
+    for verb in ["status", "revoke", "login"] {
+        let args = if verb == "login" {
+            vec![verb, "--device"]
+        } else {
+            vec![verb]
+        };
+        let out = run(sfrefresh().args(args).arg(&prefix));
+        assert_eq!(
+            (out.code, out.stderr.as_str()),
+            (
+                2,
+                format!(
+                    "sfrefresh: error: {prefix} names every family under a prefix (it ends in \
+                     '/'); {verb} takes one key\n"
+                )
+                .as_str()
+            ),
+            "{verb}"
+        );
+    }
+}

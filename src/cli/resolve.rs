@@ -200,6 +200,10 @@ pub(super) fn status(mut low: LowArgs, env: Env<'_>) -> Result<StatusArgs, Error
             .map(Location::parse)
             .collect::<Result<Vec<_>, _>>()?,
     };
+    let files = files
+        .into_iter()
+        .map(|l| one_location(l, "status"))
+        .collect::<Result<Vec<_>, _>>()?;
     if files.contains(&Location::Stdio) {
         return Err(Error::usage(
             "status reads token files by name; '-' (stdin) is not supported",
@@ -226,7 +230,7 @@ pub(super) fn status(mut low: LowArgs, env: Env<'_>) -> Result<StatusArgs, Error
 }
 
 pub(super) fn revoke(mut low: LowArgs, env: Env<'_>) -> Result<RevokeArgs, Error> {
-    let location = one_target(&mut low, env)?;
+    let location = one_location(one_target(&mut low, env)?, "revoke")?;
     if location == Location::Stdio {
         return Err(Error::usage(
             "revoke needs a token file, not '-': it removes or rewrites the file",
@@ -308,6 +312,24 @@ fn verb_list(verbs: &[Verb]) -> String {
 
 /// The fleet options, or `None` for the classic single-file run (one path that is not a
 /// directory, and none of the options that only the fleet path has).
+/// An etcd location ending in `/`: every family under a prefix, a batch as a directory is.
+fn is_prefix(arg: &OsString) -> bool {
+    arg.to_str().is_some_and(|a| {
+        (a.starts_with("etcd://") || a.starts_with("etcds://")) && a.ends_with('/')
+    })
+}
+
+/// Verbs of one token location refuse a prefix, which names many.
+fn one_location(location: Location, verb: &str) -> Result<Location, Error> {
+    match &location {
+        Location::Etcd(place) if place.is_prefix() => Err(Error::usage(format!(
+            "{} names every family under a prefix (it ends in '/'); {verb} takes one key",
+            place.shown()
+        ))),
+        _ => Ok(location),
+    }
+}
+
 fn fleet(low: &mut LowArgs) -> Result<Option<FleetArgs>, Error> {
     let jobs = match low.jobs.as_deref() {
         Some(v) => v
@@ -338,7 +360,7 @@ fn fleet(low: &mut LowArgs) -> Result<Option<FleetArgs>, Error> {
         && !low
             .positional
             .first()
-            .is_some_and(|p| Path::new(p).is_dir());
+            .is_some_and(|p| Path::new(p).is_dir() || is_prefix(p));
     if single || (low.positional.is_empty() && low.files_from.is_none()) {
         // `--jobs` alone changes nothing for one file; no file at all is an error later.
         return Ok(None);

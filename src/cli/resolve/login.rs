@@ -193,7 +193,7 @@ fn login_path(low: &mut LowArgs, env: Env<'_>) -> Result<Location, Error> {
              token too",
         ));
     }
-    Location::parse(path)
+    super::one_location(Location::parse(path)?, "login")
 }
 
 fn with_client_id(common: Common) -> Result<Common, Error> {
