@@ -74,12 +74,13 @@ def put(endpoints, key, text):
 
 
 def seed_prefix(endpoints, prefix, n, text):
-    """n families under prefix, in one etcdctl txn per 100 (etcd's default txn limit is 128)."""
+    """n families under prefix, in one etcdctl txn per 100 (etcd's default txn limit is
+    128): no compares (an empty line), the puts, an empty line, no failure ops."""
     for start in range(0, n, 100):
         lines = []
         for i in range(start, min(n, start + 100)):
             lines.append(f"put {prefix}org{i:04} {json.dumps(text)}")
-        script = "\n\n" + "\n".join(lines) + "\n\n"
+        script = "\n" + "\n".join(lines) + "\n\n\n"
         done = ctl(endpoints, "txn", stdin=script)
         if done.returncode != 0:
             sys.exit(f"bench: etcdctl txn: {done.stderr}")
@@ -153,7 +154,7 @@ def run(binary, url, ca, measure, run_once, balanced, free_port, token, answer, 
             for name, argv in balanced(fleet, i):
                 if name == "etcd fleet":
                     ctl(endpoints, "del", prefix, "--prefix")
-                    seed_prefix(endpoints, prefix, families, token)
+                    seed_prefix(endpoints, prefix, families, text)
                 else:
                     os.makedirs(fleet_dir, exist_ok=True)
                     for n in os.listdir(fleet_dir):
@@ -163,8 +164,13 @@ def run(binary, url, ca, measure, run_once, balanced, free_port, token, answer, 
                             f.write(text)
                 wall, _ = run_once(measure, argv, env)
                 fleet_times[name].append(wall)
+                if name == "etcd fleet":
+                    last = ctl(endpoints, "get", f"{prefix}org{families - 1:04}",
+                               "--print-value-only").stdout
+                    assert json.loads(last)["access_token"] == json.loads(answer)["access_token"]
         m["etcd fleet"] = statistics.median(fleet_times["etcd fleet"])
         m["file fleet"] = statistics.median(fleet_times["file fleet"])
+        m["etcd families"] = families
     finally:
         stop(procs)
         shutil.rmtree(tmp, ignore_errors=True)

@@ -194,8 +194,11 @@ def budgets(m):
         (f"etcd: a refresh within 25 ms of a file's: "
          f"{(m['etcd refresh'] - m['file refresh']) * 1000:.1f} ms",
          m["etcd refresh"] - m["file refresh"] <= 0.025),
-        (f"etcd: 1,000 families within 4x of 1,000 files: "
-         f"{m['etcd fleet'] / m['file fleet']:.2f}x", m["etcd fleet"] <= 4 * m["file fleet"]),
+        # Four consensus writes a family (lease, lock, save, unlock), each fsynced by a
+        # majority, on members sharing the bench's cores: docs/benchmarks.md, "etcd".
+        (f"etcd: a family of a 1,000-family prefix <= 10 ms: "
+         f"{m['etcd fleet'] / m['etcd families'] * 1000:.2f} ms",
+         m["etcd fleet"] / m["etcd families"] <= 0.010),
     ]
 
 
@@ -205,12 +208,12 @@ def self_test():
             "curl+jq+mv": 0.040, "curl alone": 0.008, "rss": 1.8, "size": 1_900_000,
             "fleet": 0.5, "xargs -P 8": 2.0, "fleet rss": 6.0,
             "etcd writes": 3, "eight hosts requests": 1, "etcd refresh": 0.012,
-            "file refresh": 0.003, "etcd fleet": 1.5, "file fleet": 0.5}
+            "file refresh": 0.003, "etcd fleet": 5.0, "file fleet": 0.5, "etcd families": 1000}
     assert all(ok for _, ok in budgets(good)), budgets(good)
     bad = {"floor": 0.0025, "sfrefresh SSL_CERT_FILE": 0.0037, "curl+jq+mv": 0.012,
            "curl alone": 0.0029, "rss": 2.1, "size": 2 * 1048576 + 1, "xargs -P 8": 1.4,
            "fleet rss": 8.5, "etcd writes": 4, "eight hosts requests": 2,
-           "etcd refresh": 0.029, "etcd fleet": 2.1}
+           "etcd refresh": 0.029, "etcd fleet": 10.5}
     for key, value in bad.items():
         m = dict(good, **{key: value})
         failed = [text for text, ok in budgets(m) if not ok]

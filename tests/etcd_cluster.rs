@@ -35,6 +35,28 @@ pub fn cert(name: &str) -> String {
     format!("{}/tests/certs/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Whether `etcd` and `etcdctl` are here. Without them a test prints a loud `SKIPPED`
+/// line and passes, as the oidc tests do, unless `CI` is set: then it fails, since
+/// `.ci/run` installs both (packaging/tools.sh).
+pub fn available(test: &str) -> bool {
+    let found = |tool: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+    };
+    if found("etcd") && found("etcdctl") {
+        return true;
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+    assert!(
+        !ci,
+        "{test}: etcd or etcdctl is missing (apt-get install etcd-server etcd-client)"
+    );
+    eprintln!(
+        "SKIPPED: {test}: etcd or etcdctl is missing (apt-get install etcd-server etcd-client)"
+    );
+    false
+}
+
 impl Cluster {
     /// Starts `n` members and waits until every one is healthy.
     pub fn start(n: usize) -> Cluster {
