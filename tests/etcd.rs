@@ -1029,3 +1029,47 @@ fn a_prefix_alone_is_a_batch_and_one_location_verbs_refuse_it() {
         );
     }
 }
+
+/// `--watch` parks a refused family until it changes, as it does a file: a new token
+/// put into the key (a new revision) is noticed and refreshed.
+#[test]
+fn a_parked_family_is_tried_again_when_its_key_changes() {
+    if !available("a_parked_family_is_tried_again_when_its_key_changes") {
+        return;
+    }
+    let cluster = Cluster::start(3);
+    let sf = rotating_families(&["5Aep861.fam-a", "5Aep861.fam-b"]);
+    cluster.put("/w/a", &family_token("5Aep861.fam-a"));
+    cluster.put("/w/b", &family_token("5Aep861.unknown"));
+    let dir = TempDir::new();
+    let log = dir.path("stderr");
+    let mut cmd = run_at(
+        &sf,
+        &cluster.url("/w/"),
+        &["--watch", "--if-older-than", "2s"],
+    );
+    cmd.stdout(Stdio::null())
+        .stderr(fs::File::create(&log).unwrap());
+    let mut watcher = cmd.spawn().unwrap();
+    let b = cluster.url("/w/b");
+    let parked = format!("sfrefresh: {b}: not tried again until the token file changes");
+    wait_for(Duration::from_secs(20), "b parked", || {
+        fs::read_to_string(&log).unwrap().contains(&parked)
+    });
+    cluster.put("/w/b", &family_token("5Aep861.fam-b"));
+    wait_for(Duration::from_secs(20), "b refreshed", || {
+        sf.refresh_tokens_presented()
+            .contains(&"5Aep861.fam-b".to_string())
+    });
+    signal(watcher.id(), "TERM");
+    assert_eq!(watcher.wait().unwrap().code(), Some(0));
+    let text = fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains(&format!(
+            "sfrefresh: {b}: the token file changed; trying it again"
+        )),
+        "{text}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&cluster.get("/w/b").unwrap()).unwrap();
+    assert_ne!(v["refresh_token"], "5Aep861.fam-b");
+}
