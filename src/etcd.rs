@@ -781,7 +781,6 @@ impl Locked {
     pub(crate) fn save(&self, text: &[u8]) -> Result<(), Error> {
         let c = &self.client;
         let key = b64(c.place.key.as_bytes());
-        let lock = b64(c.place.lock_key().as_bytes());
         let read = self.read_revision.get();
         let value_compare = if read == 0 {
             json!({ "key": key, "target": "CREATE", "create_revision": "0" })
@@ -789,16 +788,11 @@ impl Locked {
             json!({ "key": key, "target": "MOD", "mod_revision": read.to_string() })
         };
         let txn = json!({
-            "compare": [value_compare,
-                        { "key": lock, "target": "CREATE",
-                          "create_revision": self.lock_revision.get().to_string() }],
+            "compare": [value_compare, self.still_ours()],
             "success": [{ "request_put": { "key": key, "value": b64(text) } }],
             "failure": [{ "request_range": { "key": key } }],
         });
-        let until = Instant::now() + SAVE_WINDOW;
-        let answer = c
-            .call_until("kv/txn", &txn, until)
-            .map_err(|f| save_failed(c, f))?;
+        let answer = self.write(&txn, "saved")?;
         if succeeded(&answer) {
             return Ok(());
         }
@@ -813,21 +807,35 @@ impl Locked {
         ))
     }
 
+    /// The compare every write under the lock carries: the lock key is still the one
+    /// this run created (a later holder's has another create revision).
+    fn still_ours(&self) -> Value {
+        json!({ "key": b64(self.client.place.lock_key().as_bytes()), "target": "CREATE",
+                "create_revision": self.lock_revision.get().to_string() })
+    }
+
+    /// A transaction under the lock. It may run past the deadline (`SAVE_WINDOW`); one
+    /// that etcd did not confirm is a failed save or delete (exit 3, as for a file).
+    fn write(&self, txn: &Value, what: &str) -> Result<Value, Error> {
+        let c = &self.client;
+        c.call_until("kv/txn", txn, Instant::now() + SAVE_WINDOW)
+            .map_err(|fail| {
+                let why = match fail {
+                    Fail::Unreachable(why) | Fail::Refused(why) => why,
+                };
+                place_error(&c.place, format!("was not {what}: etcd failed: {why}"))
+            })
+    }
+
     /// Deletes the key (`revoke`), if the lock is still ours.
     pub(crate) fn remove(&self) -> Result<(), Error> {
         let c = &self.client;
         let key = b64(c.place.key.as_bytes());
-        let lock = b64(c.place.lock_key().as_bytes());
         let txn = json!({
-            "compare": [{ "key": lock, "target": "CREATE",
-                          "create_revision": self.lock_revision.get().to_string() }],
+            "compare": [self.still_ours()],
             "success": [{ "request_delete_range": { "key": key } }],
         });
-        let until = Instant::now() + SAVE_WINDOW;
-        let answer = c
-            .call_until("kv/txn", &txn, until)
-            .map_err(|f| save_failed(c, f))?;
-        if succeeded(&answer) {
+        if succeeded(&self.write(&txn, "removed")?) {
             return Ok(());
         }
         Err(place_error(
@@ -835,18 +843,6 @@ impl Locked {
             "was not removed: this run's etcd lock ended before the delete; nothing was changed",
         ))
     }
-}
-
-/// A save that etcd did not confirm is a failed save (exit 3), whatever the reason:
-/// the caller rescues the answer.
-fn save_failed(c: &Client, fail: Fail) -> Error {
-    let why = match fail {
-        Fail::Unreachable(why) | Fail::Refused(why) => why,
-    };
-    place_error(
-        &c.place,
-        format!("was not saved: etcd at {} failed: {why}", c.place.shown),
-    )
 }
 
 enum Watched {
