@@ -766,12 +766,10 @@ impl Locked {
         let left = Duration::from_secs(int(result, "TTL").max(0) as u64);
         let needed = c.deadline.saturating_duration_since(Instant::now());
         if left.is_zero() || left <= needed {
-            return Err(Error::network(format!(
-                "etcd at {}: this run's lock lease ended or would end before its --timeout \
-                 (the run was stopped or stalled?); another run may hold the lock, so nothing \
-                 was sent",
-                c.place.shown
-            )));
+            return Err(Error::network(
+                "this run's etcd lock lease ended or would end before its --timeout (the run \
+                 was stopped or stalled?); another run may hold the lock, so nothing was sent",
+            ));
         }
         Ok(())
     }

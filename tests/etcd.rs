@@ -1073,3 +1073,65 @@ fn a_parked_family_is_tried_again_when_its_key_changes() {
     let v: serde_json::Value = serde_json::from_str(&cluster.get("/w/b").unwrap()).unwrap();
     assert_ne!(v["refresh_token"], "5Aep861.fam-b");
 }
+
+/// Rule 1 of docs/etcd.md: a holder stopped after taking the lock and before sending,
+/// whose lease ended meanwhile, sends nothing when it wakes (exit 4). The stop must
+/// land in that window: a large token makes it wide, and an attempt that stopped the
+/// holder too late (its request already at the server) is let run and tried again.
+#[test]
+fn a_holder_whose_lease_ended_before_sending_sends_nothing() {
+    if !available("a_holder_whose_lease_ended_before_sending_sends_nothing") {
+        return;
+    }
+    let cluster = Cluster::start(3);
+    let sf = server(false, Duration::ZERO);
+    let big = TOKEN.replace(
+        "\"scope\"",
+        &format!(
+            "\"x_padding\": \"{}\",\n  \"scope\"",
+            "p".repeat(900 * 1024)
+        ),
+    );
+    let url = cluster.url(KEY);
+    let lock = format!("{KEY}/.lock");
+    for attempt in 0..8 {
+        cluster.put(KEY, &big);
+        let before = sf.requests().len();
+        let a = spawn(run_at(&sf, &url, &["--timeout", "20"]));
+        wait_for(Duration::from_secs(20), "the holder's lock", || {
+            cluster.get(&lock).is_some()
+        });
+        signal(a.id(), "STOP");
+        if sf.requests().len() > before {
+            signal(a.id(), "CONT");
+            let _ = finish(a);
+            eprintln!("attempt {attempt}: stopped after sending; again");
+            continue;
+        }
+        // The lease of the lock, revoked: as if it had run out while the holder slept.
+        let (ok, out, err) = cluster.ctl(&["get", &lock, "-w", "json"], None);
+        assert!(ok, "{err}");
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let lease = format!("{:x}", v["kvs"][0]["lease"].as_i64().unwrap());
+        let (ok, _, err) = cluster.ctl(&["lease", "revoke", &lease], None);
+        assert!(ok, "{err}");
+        signal(a.id(), "CONT");
+        let out = finish(a);
+        assert_eq!(
+            (out.code, out.stderr.as_str()),
+            (
+                4,
+                format!(
+                    "sfrefresh: error: {url}: this run's etcd lock lease ended or would end \
+                     before its --timeout (the run was stopped or stalled?); another run may \
+                     hold the lock, so nothing was sent\n"
+                )
+                .as_str()
+            )
+        );
+        assert_eq!(sf.requests().len(), before, "a request was sent");
+        assert_eq!(cluster.get(KEY).unwrap(), big);
+        return;
+    }
+    panic!("the holder was never stopped between its lock and its request");
+}
