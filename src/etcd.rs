@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::report::{Log, sanitize};
 use crate::secret::Secret;
 use crate::tls::Roots;
+use crate::token::MAX_FILE;
 
 /// An `etcd://HOST:PORT[,HOST:PORT…]/KEY` (or `etcds://`) location: which members, and
 /// which key. It holds no credentials: those come from the environment (`Credentials`).
@@ -254,10 +255,36 @@ impl Client {
             self.authenticate(until)?;
         }
         let mut reauthenticated = false;
+        loop {
+            let token = self.token.borrow().clone();
+            match self.each_member(path, body, until, token.as_ref())? {
+                Answer::Ok(value) => return Ok(value),
+                Answer::TokenExpired if !reauthenticated && self.credentials.user.is_some() => {
+                    reauthenticated = true;
+                    self.authenticate(until)?;
+                }
+                Answer::TokenExpired => {
+                    return Err(Fail::Refused("the auth token was refused".into()));
+                }
+                Answer::Refused(why) => return Err(Fail::Refused(why)),
+                Answer::Retry(why) => return Err(Fail::Unreachable(why)),
+            }
+        }
+    }
+
+    /// The member loop every call goes through: the member that answered last first,
+    /// each bounded by `PER_CALL`, `PASSES` times round, never past `until`. Returns the
+    /// first answer that is not worth asking another member about (never `Retry`).
+    fn each_member(
+        &self,
+        path: &str,
+        body: &Value,
+        until: Instant,
+        token: Option<&Secret>,
+    ) -> Result<Answer, Fail> {
         let mut tried: Vec<String> = Vec::new();
         let n = self.place.endpoints.len();
-        let mut i = 0;
-        while i < n * PASSES {
+        for i in 0..n * PASSES {
             let at = (self.at.get() + i) % n;
             let member = self.place.endpoints.get(at).map_or("", String::as_str);
             let left = until.saturating_duration_since(Instant::now());
@@ -265,29 +292,20 @@ impl Client {
                 tried.push("the --timeout passed".into());
                 break;
             }
-            let token = self.token.borrow().clone();
-            match self.send(member, path, body, left.min(PER_CALL), token.as_ref()) {
-                Answer::Ok(value) => {
-                    self.at.set(at);
-                    return Ok(value);
-                }
+            match self.send(member, path, body, left.min(PER_CALL), token) {
                 Answer::Retry(why) => {
                     record(&mut tried, member, why);
                     if (i + 1) % n == 0 {
                         std::thread::sleep(Duration::from_millis(100).min(left));
                     }
                 }
-                Answer::TokenExpired if !reauthenticated && self.credentials.user.is_some() => {
-                    reauthenticated = true;
-                    self.authenticate(until)?;
-                    continue;
+                answer => {
+                    if matches!(answer, Answer::Ok(_)) {
+                        self.at.set(at);
+                    }
+                    return Ok(answer);
                 }
-                Answer::TokenExpired => {
-                    return Err(Fail::Refused("the auth token was refused".into()));
-                }
-                Answer::Refused(why) => return Err(Fail::Refused(why)),
             }
-            i += 1;
         }
         Err(Fail::Unreachable(tried.join("; ")))
     }
@@ -301,41 +319,25 @@ impl Client {
             .map_or("", |p| p.expose())
             .to_string();
         let body = json!({ "name": name, "password": password });
-        let n = self.place.endpoints.len();
-        let mut tried = Vec::new();
-        for i in 0..n * PASSES {
-            let at = (self.at.get() + i) % n;
-            let member = self.place.endpoints.get(at).map_or("", String::as_str);
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
+        let user = sanitize(&name);
+        match self.each_member("auth/authenticate", &body, until, None)? {
+            Answer::Ok(v) => {
+                let token = v.get("token").and_then(Value::as_str).unwrap_or_default();
+                if token.is_empty() {
+                    return Err(Fail::Refused(
+                        "authentication is not enabled on the cluster, yet ETCDCTL_USER is set"
+                            .into(),
+                    ));
+                }
+                *self.token.borrow_mut() = Some(Secret::new(token));
+                Ok(())
             }
-            match self.send(member, "auth/authenticate", &body, left.min(PER_CALL), None) {
-                Answer::Ok(v) => {
-                    let token = v.get("token").and_then(Value::as_str).unwrap_or_default();
-                    if token.is_empty() {
-                        return Err(Fail::Refused(
-                            "authentication is not enabled on the cluster, yet ETCDCTL_USER is set"
-                                .into(),
-                        ));
-                    }
-                    *self.token.borrow_mut() = Some(Secret::new(token));
-                    self.at.set(at);
-                    return Ok(());
-                }
-                Answer::Retry(why) => record(&mut tried, member, why),
-                Answer::TokenExpired => {
-                    return Err(Fail::Refused(format!(
-                        "user {:?}: authentication failed",
-                        sanitize(&name)
-                    )));
-                }
-                Answer::Refused(why) => {
-                    return Err(Fail::Refused(format!("user {:?}: {why}", sanitize(&name))));
-                }
-            }
+            Answer::TokenExpired => Err(Fail::Refused(format!(
+                "user {user:?}: authentication failed"
+            ))),
+            Answer::Refused(why) => Err(Fail::Refused(format!("user {user:?}: {why}"))),
+            Answer::Retry(why) => Err(Fail::Unreachable(why)),
         }
-        Err(Fail::Unreachable(tried.join("; ")))
     }
 
     fn send(
@@ -501,8 +503,13 @@ impl Client {
     }
 
     /// Reads the key without a lock: (value, mod_revision); a missing key is an error.
+    /// A value larger than a token file may be is refused, as a file's is.
     pub(crate) fn get(&self) -> Result<(Vec<u8>, i64), Error> {
         match self.range()? {
+            Some((value, _)) if value.len() as u64 > MAX_FILE => Err(place_error(
+                &self.place,
+                "is larger than 1 MiB, so it is not a token",
+            )),
             Some(found) => Ok(found),
             None => Err(place_error(
                 &self.place,
@@ -510,6 +517,11 @@ impl Client {
                  `etcdctl put`)",
             )),
         }
+    }
+
+    /// The key's mod revision, if it exists (`--watch` noticing a change).
+    pub(crate) fn revision(&self) -> Option<i64> {
+        self.range().ok()?.map(|(_, revision)| revision)
     }
 
     /// The families under a prefix location, each as its own location, sorted; keys

@@ -51,6 +51,12 @@ impl Location {
         }
     }
 
+    /// An etcd location ending in `/`: every family under a prefix, as a directory names
+    /// its files.
+    pub(crate) fn is_prefix(&self) -> bool {
+        matches!(self, Location::Etcd(place) if place.is_prefix())
+    }
+
     /// The name in messages (a file as given, `-`, an etcd URL without credentials).
     pub(crate) fn shown(&self) -> String {
         match self {
@@ -67,6 +73,13 @@ impl Location {
 pub(crate) struct Reach<'a> {
     pub(crate) roots: &'a Roots,
     pub(crate) etcd: &'a etcd::Credentials,
+}
+
+impl Reach<'_> {
+    /// A client for one look at an etcd location, within `timeout` from now.
+    fn client(&self, place: &etcd::Place, timeout: Duration) -> Result<etcd::Client, Error> {
+        etcd::Client::new(place, self.etcd, self.roots, Instant::now() + timeout)
+    }
 }
 
 /// A location opened for a read-modify-write (a file: its lock held until dropped).
@@ -129,13 +142,7 @@ impl Held {
     pub(crate) fn read(&self) -> Result<Vec<u8>, Error> {
         match self {
             Held::File(f) => f.read(),
-            Held::Etcd(e) => {
-                let value = e.read()?;
-                if value.len() as u64 > MAX_FILE {
-                    return Err(self.error("is larger than 1 MiB, so it is not a token"));
-                }
-                Ok(value)
-            }
+            Held::Etcd(e) => e.read(),
             Held::Stdio { deadline, timeout } => {
                 let input = read_stdin(*deadline).map_err(|e| match e {
                     StdinError::Late => self.error(format!(
@@ -275,8 +282,7 @@ pub(crate) fn list(
             push_etcd(&mut items, place);
             continue;
         }
-        let client = etcd::Client::new(&place, reach.etcd, reach.roots, Instant::now() + timeout);
-        match client.and_then(|c| c.list()) {
+        match reach.client(&place, timeout).and_then(|c| c.list()) {
             Ok(found) => found.into_iter().for_each(|p| push_etcd(&mut items, p)),
             Err(e) => unlisted.push((place.shown().to_string(), e)),
         }
@@ -385,10 +391,8 @@ impl Location {
                 Some(Stamp(m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
             }
             Location::Etcd(place) => {
-                let until = Instant::now() + Duration::from_secs(3);
-                let client = etcd::Client::new(place, reach.etcd, reach.roots, until).ok()?;
-                let (_, revision) = client.get().ok()?;
-                Some(Stamp(0, 0, 0, revision, 0))
+                let client = reach.client(place, Duration::from_secs(3)).ok()?;
+                Some(Stamp(0, 0, 0, client.revision()?, 0))
             }
             Location::Stdio => None,
         }
@@ -404,18 +408,7 @@ pub(crate) fn read_unlocked(
 ) -> Result<Vec<u8>, Error> {
     match location {
         Location::File(path) => token_file::read_unlocked(path),
-        Location::Etcd(place) => {
-            let client =
-                etcd::Client::new(place, reach.etcd, reach.roots, Instant::now() + timeout)?;
-            let (value, _) = client.get()?;
-            if value.len() as u64 > MAX_FILE {
-                return Err(Error::token_file(
-                    place.shown(),
-                    "is larger than 1 MiB, so it is not a token",
-                ));
-            }
-            Ok(value)
-        }
+        Location::Etcd(place) => Ok(reach.client(place, timeout)?.get()?.0),
         Location::Stdio => Err(Error::usage(
             "'-' (stdin) is read by a refresh only: give a token file",
         )),
@@ -429,11 +422,7 @@ pub(crate) fn read_if_any(
     timeout: Duration,
 ) -> Result<Option<Vec<u8>>, Error> {
     match location {
-        Location::Etcd(place) => {
-            let client =
-                etcd::Client::new(place, reach.etcd, reach.roots, Instant::now() + timeout)?;
-            client.get_if_any()
-        }
+        Location::Etcd(place) => reach.client(place, timeout)?.get_if_any(),
         other => read_unlocked(other, reach, timeout).map(Some),
     }
 }

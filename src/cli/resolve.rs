@@ -310,26 +310,19 @@ fn verb_list(verbs: &[Verb]) -> String {
     }
 }
 
-/// The fleet options, or `None` for the classic single-file run (one path that is not a
-/// directory, and none of the options that only the fleet path has).
-/// An etcd location ending in `/`: every family under a prefix, a batch as a directory is.
-fn is_prefix(arg: &OsString) -> bool {
-    arg.to_str().is_some_and(|a| {
-        (a.starts_with("etcd://") || a.starts_with("etcds://")) && a.ends_with('/')
-    })
-}
-
-/// Verbs of one token location refuse a prefix, which names many.
+/// Verbs of one token location refuse an etcd prefix, which names many.
 fn one_location(location: Location, verb: &str) -> Result<Location, Error> {
-    match &location {
-        Location::Etcd(place) if place.is_prefix() => Err(Error::usage(format!(
+    if location.is_prefix() {
+        return Err(Error::usage(format!(
             "{} names every family under a prefix (it ends in '/'); {verb} takes one key",
-            place.shown()
-        ))),
-        _ => Ok(location),
+            location.shown()
+        )));
     }
+    Ok(location)
 }
 
+/// The fleet options, or `None` for the classic single-file run (one path that is not a
+/// directory or an etcd prefix, and none of the options that only the fleet path has).
 fn fleet(low: &mut LowArgs) -> Result<Option<FleetArgs>, Error> {
     let jobs = match low.jobs.as_deref() {
         Some(v) => v
@@ -357,10 +350,9 @@ fn fleet(low: &mut LowArgs) -> Result<Option<FleetArgs>, Error> {
         && !low.watch
         && low.metrics_file.is_none()
         && !json
-        && !low
-            .positional
-            .first()
-            .is_some_and(|p| Path::new(p).is_dir() || is_prefix(p));
+        && !low.positional.first().is_some_and(|p| {
+            Path::new(p).is_dir() || Location::parse(p.clone()).is_ok_and(|l| l.is_prefix())
+        });
     if single || (low.positional.is_empty() && low.files_from.is_none()) {
         // `--jobs` alone changes nothing for one file; no file at all is an error later.
         return Ok(None);
