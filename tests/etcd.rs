@@ -51,7 +51,12 @@ fn finish(child: Child) -> Out {
 }
 
 fn stored(cluster: &Cluster) -> serde_json::Value {
-    serde_json::from_str(&cluster.get(KEY).expect("the key exists")).unwrap()
+    value_at(cluster, KEY)
+}
+
+/// The token JSON at `key`, which must exist.
+fn value_at(cluster: &Cluster, key: &str) -> serde_json::Value {
+    serde_json::from_str(&cluster.get(key).expect("the key exists")).unwrap()
 }
 
 /// Waits until `check` holds, up to `limit`.
@@ -363,12 +368,7 @@ fn a_holder_that_lost_its_lease_rescues_the_answer_instead_of_saving() {
         !sf.refresh_tokens_presented().is_empty()
     });
     // The lease of the lock key, revoked: the lock goes, as when a lease runs out.
-    let (ok, out, err) = cluster.ctl(&["get", &lock, "-w", "json"], None);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let lease = format!("{:x}", v["kvs"][0]["lease"].as_i64().unwrap());
-    let (ok, _, err) = cluster.ctl(&["lease", "revoke", &lease], None);
-    assert!(ok, "{err}");
+    cluster.revoke_lease_of(&lock);
     // Another writer changes the value meanwhile.
     let other = TOKEN.replace("old-access", "written-by-another-host");
     cluster.put(KEY, &other);
@@ -769,7 +769,7 @@ fn a_prefix_a_list_and_files_in_one_batch_with_metrics() {
     let presented = sf.refresh_tokens_presented();
     assert_eq!(presented.len(), 4, "{presented:?}");
     for (key, family) in [("/fleet/a", 0), ("/fleet/b", 1), ("/elsewhere/c", 2)] {
-        let v: serde_json::Value = serde_json::from_str(&cluster.get(key).unwrap()).unwrap();
+        let v = value_at(&cluster, key);
         assert_ne!(v["refresh_token"], families[family], "{key} was not saved");
     }
 }
@@ -863,7 +863,7 @@ fn revoke_deletes_the_key_or_keeps_it_without_tokens() {
     .arg(&kept);
     let out = run(&mut cmd);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let v: serde_json::Value = serde_json::from_str(&cluster.get("/sfr/kept").unwrap()).unwrap();
+    let v = value_at(&cluster, "/sfr/kept");
     assert!(
         v.get("refresh_token").is_none() && v.get("access_token").is_none(),
         "{v}"
@@ -909,7 +909,7 @@ fn login_writes_the_first_token_to_a_key() {
         "{}",
         out.stderr
     );
-    let v: serde_json::Value = serde_json::from_str(&cluster.get("/sfr/new").unwrap()).unwrap();
+    let v = value_at(&cluster, "/sfr/new");
     assert_eq!(
         v["access_token"],
         sf.current_access_token().unwrap().as_str()
@@ -1070,7 +1070,7 @@ fn a_parked_family_is_tried_again_when_its_key_changes() {
         )),
         "{text}"
     );
-    let v: serde_json::Value = serde_json::from_str(&cluster.get("/w/b").unwrap()).unwrap();
+    let v = value_at(&cluster, "/w/b");
     assert_ne!(v["refresh_token"], "5Aep861.fam-b");
 }
 
@@ -1109,12 +1109,7 @@ fn a_holder_whose_lease_ended_before_sending_sends_nothing() {
             continue;
         }
         // The lease of the lock, revoked: as if it had run out while the holder slept.
-        let (ok, out, err) = cluster.ctl(&["get", &lock, "-w", "json"], None);
-        assert!(ok, "{err}");
-        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-        let lease = format!("{:x}", v["kvs"][0]["lease"].as_i64().unwrap());
-        let (ok, _, err) = cluster.ctl(&["lease", "revoke", &lease], None);
-        assert!(ok, "{err}");
+        cluster.revoke_lease_of(&lock);
         signal(a.id(), "CONT");
         let out = finish(a);
         assert_eq!(

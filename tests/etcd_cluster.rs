@@ -254,6 +254,19 @@ impl Cluster {
         out.strip_suffix('\n').map(str::to_string)
     }
 
+    /// Revokes the lease `key` was put with: the key goes, as when a lease runs out.
+    pub fn revoke_lease_of(&self, key: &str) {
+        let (ok, out, err) = self.ctl(&["get", key, "-w", "json"], None);
+        assert!(ok, "etcdctl get {key}: {err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let lease = format!(
+            "{:x}",
+            v["kvs"][0]["lease"].as_i64().expect("a key with a lease")
+        );
+        let (ok, _, err) = self.ctl(&["lease", "revoke", &lease], None);
+        assert!(ok, "etcdctl lease revoke {lease}: {err}");
+    }
+
     /// Every key under `prefix`.
     pub fn keys(&self, prefix: &str) -> Vec<String> {
         let (ok, out, err) = self.ctl(&["get", prefix, "--prefix", "--keys-only"], None);
