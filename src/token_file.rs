@@ -143,7 +143,9 @@ fn new_temp(dir: &Path, short: &str) -> io::Result<(TempFile, File)> {
 
 /// Opens a regular file for reading without ever blocking: `stat` first (opening a
 /// FIFO blocks until a writer comes, opening a device can have effects), then open
-/// with O_NONBLOCK and check that the same regular file was opened.
+/// with O_NONBLOCK and check that what was opened is a regular file. Another run may
+/// have renamed a new token file over the path in between: that is still a regular file
+/// (the one now at the path), not an error; `lock_with` then checks the path again.
 fn open_regular(real: &Path) -> Result<(File, Metadata), String> {
     const NOT_REGULAR: &str = "is not a regular file";
     let before = fs::metadata(real).map_err(|e| io_problem("read it", &e))?;
@@ -156,7 +158,7 @@ fn open_regular(real: &Path) -> Result<(File, Metadata), String> {
         .open(real)
         .map_err(|e| io_problem("read it", &e))?;
     let meta = file.metadata().map_err(|e| io_problem("read it", &e))?;
-    if !meta.is_file() || meta.ino() != before.ino() || meta.dev() != before.dev() {
+    if !meta.is_file() {
         return Err(NOT_REGULAR.into());
     }
     Ok((file, meta))
